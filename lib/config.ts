@@ -1,0 +1,103 @@
+import { z } from 'zod';
+
+/**
+ * Stage configuration: everything that differs between `dev` and `prod` lives in
+ * `cdk.json` under `context.stages.<stage>` and is validated here, once, at synth.
+ * A bad value fails `cdk synth` with its path, never a half-built stack.
+ */
+
+const ClaimsSchema = z.object({
+  /** Claim holding the user id. @default 'sub' */
+  user: z.string().min(1).default('sub'),
+  /** Claim holding the tenant id (Cognito custom attributes look like `custom:tenant`). */
+  tenant: z.string().min(1).default('tenant'),
+  /** Claim holding the scopes: a space-separated string (OAuth `scope`) or an array (`scp`). */
+  scopes: z.string().min(1).default('scope'),
+});
+
+const SecretAuthSchema = z.object({
+  /** HS256 tokens signed with a secret that CDK generates into Secrets Manager. Non-production only. */
+  mode: z.literal('secret'),
+  issuer: z.string().min(1),
+  audience: z.string().min(1),
+  claims: ClaimsSchema.prefault({}),
+});
+
+const JwksAuthSchema = z.object({
+  /** Asymmetric tokens (RS*, PS*, ES*, EdDSA) verified against an OIDC provider's JWKS. */
+  mode: z.literal('jwks'),
+  /** Left out, it becomes a deploy-time CloudFormation parameter that `cdk deploy` insists on. */
+  jwksUrl: z.url({ protocol: /^https$/ }).optional(),
+  issuer: z.string().min(1).optional(),
+  audience: z.string().min(1).optional(),
+  claims: ClaimsSchema.prefault({}),
+});
+
+/** CloudWatch Logs accepts only these retention periods. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+export const StageConfigSchema = z
+  .object({
+    /** A production stage refuses shared-secret auth and keeps its data. */
+    production: z.boolean(),
+    /** What happens to stateful resources when their stack is deleted. */
+    removalPolicy: z.enum(['destroy', 'retain']),
+    logRetentionDays: z
+      .number()
+      .int()
+      .refine((d) => (RETENTION_DAYS as readonly number[]).includes(d), {
+        message: `must be one of ${RETENTION_DAYS.join(', ')}`,
+      }),
+    pointInTimeRecovery: z.boolean(),
+    /** Subscribed to the alarm topic when set. */
+    alarmEmail: z.email().optional(),
+    /** Origins allowed by CORS; `*` allows any (never with credentials). */
+    corsOrigins: z.array(z.union([z.literal('*'), z.url()])).min(1),
+    api: z.object({
+      throttle: z.object({
+        rateLimit: z.number().positive(),
+        burstLimit: z.number().int().positive(),
+      }),
+      /** Largest JSON body a route accepts unless it says otherwise (API Gateway's own cap is 10 MB). */
+      maxBodyBytes: z.number().int().positive().max(10 * 1024 * 1024),
+    }),
+    auth: z.discriminatedUnion('mode', [SecretAuthSchema, JwksAuthSchema]),
+    alarms: z.object({
+      errorRatePercent: z.number().positive().max(100),
+      p99LatencyMs: z.number().int().positive(),
+      oldestMessageAgeSeconds: z.number().int().positive(),
+    }),
+  })
+  .refine((c) => !(c.production && c.auth.mode === 'secret'), {
+    path: ['auth', 'mode'],
+    message: 'a production stage must verify tokens against a JWKS, not a shared secret',
+  })
+  .refine((c) => !(c.production && c.removalPolicy === 'destroy'), {
+    path: ['removalPolicy'],
+    message: 'a production stage must retain its data',
+  });
+
+export type StageConfig = z.infer<typeof StageConfigSchema>;
+export type AuthConfig = StageConfig['auth'];
+
+/** Stage names are part of resource and stack names, so they stay short and DNS-safe. */
+export const StageNameSchema = z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, 'lower-case letters, digits and dashes, 2 to 16 characters');
+
+/**
+ * Reads and validates one stage's configuration from the CDK context.
+ * @param stages the `stages` context object (from cdk.json)
+ * @param stage the stage name, from `-c stage=...`
+ */
+export function loadStageConfig(stages: unknown, stage: string): StageConfig {
+  StageNameSchema.parse(stage);
+  const all = z.record(z.string(), z.unknown()).parse(stages ?? {});
+  if (!(stage in all)) {
+    throw new Error(`Unknown stage "${stage}": cdk.json context.stages defines ${Object.keys(all).join(', ') || 'none'}`);
+  }
+  const parsed = StageConfigSchema.safeParse(all[stage]);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  stages.${stage}.${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`Invalid configuration for stage "${stage}":\n${problems}`);
+  }
+  return parsed.data;
+}

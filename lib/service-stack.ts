@@ -1,0 +1,98 @@
+import { CfnOutput } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { getHealthRoute, getLivenessRoute, getMeRoute, getOpenApiRoute } from '#shared/contracts/platform';
+import type { DataStack } from './data-stack';
+import { AppFunction } from './platform/app-function';
+import { PlatformAuth } from './platform/auth';
+import { PlatformBus } from './platform/event-bus';
+import { Observability } from './platform/observability';
+import { PlatformRestApi } from './platform/rest-api';
+import { SwitchyardStack, type SwitchyardStackProps } from './platform/stage';
+import { PlatformWebSocketApi } from './platform/websocket-api';
+
+export interface ServiceStackProps extends SwitchyardStackProps {
+  readonly data: DataStack;
+  /** Reported by `/health`. */
+  readonly version: string;
+}
+
+/**
+ * Everything stateless: functions, APIs, the bus, queues, alarms. Composes the platform and
+ * one construct per domain; it may be destroyed and redeployed at will.
+ */
+export class ServiceStack extends SwitchyardStack {
+  readonly observability: Observability;
+  readonly bus: PlatformBus;
+  readonly auth: PlatformAuth;
+  readonly restApi: PlatformRestApi;
+  readonly webSocketApi: PlatformWebSocketApi;
+
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id, props);
+    const { data } = props;
+
+    this.observability = new Observability(this, 'Observability');
+    this.bus = new PlatformBus(this, 'Events', { observability: this.observability });
+    this.auth = new PlatformAuth(this, 'Auth', { observability: this.observability, ...(data.signingSecret ? { signingSecret: data.signingSecret } : {}) });
+    this.restApi = new PlatformRestApi(this, 'Rest', { auth: this.auth, observability: this.observability });
+
+    const version = { APP_VERSION: props.version };
+    const health = new AppFunction(this, 'GetHealth', {
+      domain: 'platform',
+      entry: 'platform/get-health.ts',
+      description: 'GET /health: readiness, with dependency checks',
+      environment: version,
+    });
+    data.idempotency.table.grant(health, 'dynamodb:GetItem');
+    health.addEnvironment('IDEMPOTENCY_TABLE_NAME', data.idempotency.table.tableName);
+    this.bus.grantDescribe(health);
+    this.restApi.addRoute(getHealthRoute, health);
+
+    const liveness = new AppFunction(this, 'GetLiveness', {
+      domain: 'platform',
+      entry: 'platform/get-liveness.ts',
+      description: 'GET /health/live: liveness',
+      environment: version,
+      memorySize: 256,
+    });
+    this.restApi.addRoute(getLivenessRoute, liveness);
+
+    const openApi = new AppFunction(this, 'GetOpenApi', {
+      domain: 'platform',
+      entry: 'platform/get-openapi.ts',
+      description: 'GET /openapi.json: the OpenAPI 3.1 document generated from the route contracts',
+      environment: version,
+    });
+    this.restApi.addRoute(getOpenApiRoute, openApi);
+
+    const me = new AppFunction(this, 'GetMe', {
+      domain: 'platform',
+      entry: 'platform/get-me.ts',
+      description: 'GET /v1/me: the principal the token proves',
+      memorySize: 256,
+    });
+    this.restApi.addRoute(getMeRoute, me);
+
+    this.webSocketApi = new PlatformWebSocketApi(this, 'WebSocket', {
+      auth: this.auth,
+      observability: this.observability,
+      connectHandler: new AppFunction(this, 'WsConnect', {
+        domain: 'platform',
+        entry: 'platform/ws-connect.ts',
+        description: 'WebSocket $connect: accepts authorized connections',
+        memorySize: 256,
+      }),
+      defaultHandler: new AppFunction(this, 'WsDefault', {
+        domain: 'platform',
+        entry: 'platform/ws-default.ts',
+        description: 'WebSocket $default: answers unknown actions with an error frame',
+        memorySize: 256,
+      }),
+    });
+
+    new CfnOutput(this, 'RestApiUrl', { value: this.restApi.url, description: 'Base URL of the REST API' });
+    new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketApi.url, description: 'wss:// URL of the WebSocket API' });
+    new CfnOutput(this, 'EventBusName', { value: this.bus.bus.eventBusName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
+  }
+}

@@ -1,0 +1,9 @@
+import { platformRoutes } from './platform';
+import type { RouteContract } from './route';
+
+/**
+ * Every REST route of the API. The OpenAPI document is generated from this list, and an
+ * infra test proves that API Gateway serves exactly these routes, no more and no fewer.
+ * A domain adds its routes here when it lands.
+ */
+export const allRoutes: readonly RouteContract[] = [...platformRoutes];

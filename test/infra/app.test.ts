@@ -1,0 +1,175 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { allRoutes } from '#shared/contracts/index';
+import { isPublic } from '#shared/contracts/route';
+import {
+  broadIamStatements,
+  queuesWithoutDeadLetter,
+  queuesWithoutTls,
+  resourcesOf,
+  statefulResources,
+  tablesNotProductionReady,
+  unencryptedQueues,
+  unsafeBuckets,
+} from './invariants';
+import { buildStage, stageConfigs, synthStage, type SynthesizedStage } from './synth';
+
+const stages: Record<string, SynthesizedStage> = {};
+
+beforeAll(() => {
+  // Each synth runs cdk-nag; an unacknowledged finding throws here and fails every test.
+  stages['dev'] = synthStage('dev');
+  stages['prod'] = synthStage('prod');
+});
+
+describe.each(['dev', 'prod'])('stage %s', (stage) => {
+  const templates = () => [stages[stage]!.dataTemplate, stages[stage]!.serviceTemplate];
+
+  it('gives every function the AppFunction defaults: runtime, ARM64, tracing, its own log group with the stage retention', () => {
+    // Prepare
+    const { serviceTemplate } = stages[stage]!;
+    const functions = resourcesOf(serviceTemplate, 'AWS::Lambda::Function');
+    const logGroups = resourcesOf(serviceTemplate, 'AWS::Logs::LogGroup');
+
+    // Assess
+    expect(Object.keys(functions).length).toBeGreaterThanOrEqual(8);
+    for (const [id, fn] of Object.entries(functions)) {
+      const props = fn.Properties as Record<string, any>;
+      expect(props['Runtime'], id).toBe('nodejs24.x');
+      expect(props['Architectures'], id).toEqual(['arm64']);
+      expect(props['TracingConfig'], id).toEqual({ Mode: 'Active' });
+      expect(props['Environment']['Variables']['POWERTOOLS_SERVICE_NAME'], id).toEqual(expect.any(String));
+      expect(props['Environment']['Variables']['NODE_OPTIONS'], id).toContain('--enable-source-maps');
+      const logGroupId = props['LoggingConfig']['LogGroup']['Ref'] as string;
+      expect(logGroups[logGroupId]?.Properties?.['RetentionInDays'], id).toBe(stageConfigs[stage]!.logRetentionDays);
+    }
+  });
+
+  it('grants no service-wide action and no * resource where a narrower one exists', () => {
+    for (const template of templates()) expect(broadIamStatements(template)).toEqual([]);
+  });
+
+  it('gives every queue a dead-letter queue, encryption at rest and enforced TLS', () => {
+    for (const template of templates()) {
+      expect(queuesWithoutDeadLetter(template)).toEqual([]);
+      expect(unencryptedQueues(template)).toEqual([]);
+      expect(queuesWithoutTls(template)).toEqual([]);
+    }
+  });
+
+  it('blocks public access and enforces TLS on every bucket', () => {
+    for (const template of templates()) expect(unsafeBuckets(template)).toEqual([]);
+  });
+
+  it('keeps every stateful resource in the data stack', () => {
+    expect(statefulResources(stages[stage]!.serviceTemplate)).toEqual([]);
+    expect(statefulResources(stages[stage]!.dataTemplate).length).toBeGreaterThan(0);
+  });
+
+  it('serves exactly the routes the contracts declare, with the authorizer on every non-public one', () => {
+    // Prepare
+    const { serviceTemplate } = stages[stage]!;
+    const methods = Object.values(resourcesOf(serviceTemplate, 'AWS::ApiGateway::Method'))
+      .map((m) => m.Properties as Record<string, any>)
+      .filter((m) => m['HttpMethod'] !== 'OPTIONS');
+    const byOperation = new Map(methods.map((m) => [m['OperationName'] as string, m]));
+
+    // Assess
+    expect([...byOperation.keys()].sort()).toEqual(allRoutes.map((r) => r.operationId).sort());
+    for (const route of allRoutes) {
+      const method = byOperation.get(route.operationId)!;
+      expect(method['HttpMethod'], route.operationId).toBe(route.method);
+      expect(method['AuthorizationType'], route.operationId).toBe(isPublic(route) ? 'NONE' : 'CUSTOM');
+      expect(method['AuthorizerId'] !== undefined, route.operationId).toBe(!isPublic(route));
+    }
+  });
+
+  it('sets stage throttling and JSON access logs from the stage configuration', () => {
+    const { throttle } = stageConfigs[stage]!.api;
+    stages[stage]!.serviceTemplate.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: stage,
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"') },
+      MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit })]),
+    });
+  });
+
+  it("answers API Gateway's own 401 as problem+json without saying why", () => {
+    stages[stage]!.serviceTemplate.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'UNAUTHORIZED',
+      StatusCode: '401',
+      ResponseParameters: { 'gatewayresponse.header.Content-Type': "'application/problem+json'" },
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"detail":"invalid token"') },
+    });
+  });
+
+  it('authorizes WebSocket connections on $connect with the JWT authorizer', () => {
+    const { serviceTemplate } = stages[stage]!;
+    serviceTemplate.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$connect', AuthorizationType: 'CUSTOM' });
+    serviceTemplate.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'REQUEST' });
+  });
+
+  it("alarms, through the alarm topic, on every function's error rate and the API's p99 latency", () => {
+    // Prepare
+    const { serviceTemplate } = stages[stage]!;
+    const alarms = Object.values(resourcesOf(serviceTemplate, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties as Record<string, any>);
+    const topics = Object.keys(resourcesOf(serviceTemplate, 'AWS::SNS::Topic'));
+    const functionCount = Object.keys(resourcesOf(serviceTemplate, 'AWS::Lambda::Function')).length;
+
+    // Assess
+    expect(topics).toHaveLength(1);
+    for (const alarm of alarms) expect(alarm['AlarmActions'], alarm['AlarmDescription']).toEqual([{ Ref: topics[0] }]);
+    expect(alarms.filter((a) => /of invocations failed/.test(a['AlarmDescription'])).length).toBe(functionCount);
+    expect(alarms.some((a) => /p99 latency/.test(a['AlarmDescription']))).toBe(true);
+  });
+});
+
+describe('production', () => {
+  it('keeps tables with point-in-time recovery, retained, and protects the data stack from deletion', () => {
+    const prod = stages['prod']!;
+    expect(tablesNotProductionReady(prod.dataTemplate)).toEqual([]);
+    expect(prod.data.terminationProtection).toBe(true);
+  });
+
+  it('verifies tokens against a JWKS and asks for the identity provider settings at deploy time', () => {
+    // Prepare
+    const prod = stages['prod']!;
+    const parameters = prod.serviceTemplate.toJSON()['Parameters'] as Record<string, { AllowedPattern?: string }>;
+
+    // Assess
+    expect(statefulResources(prod.dataTemplate).some((r) => r.includes('SecretsManager'))).toBe(false);
+    expect(parameters['JwksUrl']?.AllowedPattern).toBe('^https://.+');
+    expect(parameters).toHaveProperty('JwtIssuer');
+    expect(parameters).toHaveProperty('JwtAudience');
+    prod.serviceTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ AUTH_MODE: 'jwks', JWKS_URL: { Ref: 'JwksUrl' } }) },
+    });
+  });
+});
+
+describe('development', () => {
+  it('signs development tokens with a generated secret that only the authorizers may read', () => {
+    // Prepare
+    const dev = stages['dev']!;
+    const secretId = Object.keys(resourcesOf(dev.dataTemplate, 'AWS::SecretsManager::Secret'))[0]!;
+    const policies = Object.values(resourcesOf(dev.serviceTemplate, 'AWS::IAM::Policy')).map((p) => JSON.stringify(p.Properties));
+
+    // Assess
+    expect(secretId).toBeDefined();
+    const readers = policies.filter((p) => p.includes('secretsmanager:GetSecretValue'));
+    expect(readers).toHaveLength(2);
+    expect(tablesNotProductionReady(dev.dataTemplate).some((p) => p.includes('point-in-time'))).toBe(true);
+  });
+});
+
+describe('cdk-nag', () => {
+  it('fails synth on a finding nobody acknowledged', () => {
+    // Prepare
+    const built = buildStage('dev');
+    new Queue(built.service, 'Unchecked');
+
+    // Act + Assess
+    expect(() => built.app.synth()).toThrow(/validation-report\.json/);
+  });
+});
