@@ -87,6 +87,13 @@ const MAX_LOGGED_REASON_LENGTH = 200;
 const NonBlankClaim = z.string().refine((value) => value.trim() !== '', 'must not be blank');
 
 /**
+ * Tenant and user ids become parts of table keys (`<tenant>#<kind>#<id>`) and log fields, so
+ * a token may not smuggle a key separator or a control character into them.
+ */
+const TenantIdClaim = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash, underscore; at most 64');
+const UserIdClaim = NonBlankClaim.pipe(z.string().max(256).regex(/^[^#\s\p{Cc}]+$/u, 'no "#", white space or control characters'));
+
+/**
  * Both shapes of a scopes claim. An array member with whitespace is refused because scopes
  * travel space-joined in the authorizer context, where `"a b"` would turn into two scopes.
  */
@@ -115,7 +122,6 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         ({ payload } = await jwtVerify(token, key, {
           algorithms,
           issuer,
-          audience,
           clockTolerance: CLOCK_TOLERANCE_SECONDS,
           // A token without `exp` would be valid forever.
           requiredClaims: ['exp'],
@@ -124,6 +130,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         if (error instanceof ServiceUnavailableError || error instanceof ConfigurationError) throw error;
         throw refused(describe(error));
       }
+      if (!isForAudience(payload, audience)) throw refused(`token is not for audience "${audience}"`);
       return principalFrom(payload, claims);
     },
   };
@@ -169,11 +176,20 @@ function jwksKey(options: JwksVerifierOptions): JWTVerifyGetKey {
   };
 }
 
+/**
+ * `aud` must name the audience. Cognito access tokens carry no `aud` but the app client in
+ * `client_id`, so a token without `aud` is accepted when `client_id` is the audience.
+ */
+function isForAudience(payload: JWTPayload, audience: string): boolean {
+  if (payload.aud !== undefined) return (Array.isArray(payload.aud) ? payload.aud : [payload.aud]).includes(audience);
+  return payload['client_id'] === audience;
+}
+
 function principalFrom(payload: JWTPayload, claims: ClaimNames): Principal {
-  const userId = NonBlankClaim.safeParse(payload[claims.user]);
-  if (!userId.success) throw refused(`user claim "${claims.user}" missing or blank`);
-  const tenantId = NonBlankClaim.safeParse(payload[claims.tenant]);
-  if (!tenantId.success) throw refused(`tenant claim "${claims.tenant}" missing or blank`);
+  const userId = UserIdClaim.safeParse(payload[claims.user]);
+  if (!userId.success) throw refused(`user claim "${claims.user}" missing or malformed`);
+  const tenantId = TenantIdClaim.safeParse(payload[claims.tenant]);
+  if (!tenantId.success) throw refused(`tenant claim "${claims.tenant}" missing or malformed`);
   const scopes = ScopesClaim.safeParse(payload[claims.scopes]);
   if (!scopes.success) throw refused(`scopes claim "${claims.scopes}" is neither a string nor an array of words`);
   return { userId: userId.data, tenantId: tenantId.data, scopes: scopes.data };
@@ -218,8 +234,8 @@ export interface DevelopmentTokenOptions {
 const DevelopmentTokenSchema = z.object({
   issuer: z.string().min(1),
   audience: z.string().min(1),
-  userId: NonBlankClaim,
-  tenantId: NonBlankClaim,
+  userId: UserIdClaim,
+  tenantId: TenantIdClaim,
   scopes: z.array(z.string().regex(/^\S+$/, 'a scope must be one word')).default([]),
   expiresInSeconds: z.number().int().positive().default(3600),
 });

@@ -45,9 +45,10 @@ const problemResponse = (description: string) => ({
  */
 export function buildOpenApiDocument(routes: readonly RouteContract[], info: OpenApiInfo): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
+  const schemas: Record<string, JsonSchema> = { Problem: ProblemSchema };
   for (const route of routes) {
     const item = (paths[route.path] ??= {});
-    item[route.method.toLowerCase()] = operation(route);
+    item[route.method.toLowerCase()] = operation(route, schemas);
   }
   return {
     openapi: '3.1.0',
@@ -55,7 +56,7 @@ export function buildOpenApiDocument(routes: readonly RouteContract[], info: Ope
     ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
     paths,
     components: {
-      schemas: { Problem: ProblemSchema },
+      schemas,
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
       },
@@ -63,10 +64,11 @@ export function buildOpenApiDocument(routes: readonly RouteContract[], info: Ope
   };
 }
 
-function operation(route: RouteContract): Record<string, unknown> {
+function operation(route: RouteContract, schemas: Record<string, JsonSchema>): Record<string, unknown> {
+  const toSchema = (schema: z.ZodType, io: 'input' | 'output') => componentSchema(schema, io, schemas);
   const parameters = [
-    ...parametersOf(route.request?.params, 'path'),
-    ...parametersOf(route.request?.query, 'query'),
+    ...parametersOf(route.request?.params, 'path', toSchema),
+    ...parametersOf(route.request?.query, 'query', toSchema),
   ];
   const responses: Record<string, unknown> = {};
   for (const [status, response] of Object.entries(route.responses)) {
@@ -104,7 +106,11 @@ function operation(route: RouteContract): Record<string, unknown> {
   };
 }
 
-function parametersOf(schema: z.ZodType | undefined, location: 'path' | 'query'): Record<string, unknown>[] {
+function parametersOf(
+  schema: z.ZodType | undefined,
+  location: 'path' | 'query',
+  toSchema: (schema: z.ZodType, io: 'input') => JsonSchema,
+): Record<string, unknown>[] {
   if (!schema) return [];
   const json = toSchema(schema, 'input');
   const properties = (json['properties'] ?? {}) as Record<string, JsonSchema>;
@@ -118,8 +124,34 @@ function parametersOf(schema: z.ZodType | undefined, location: 'path' | 'query')
   }));
 }
 
-function toSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
+/**
+ * A zod schema as JSON Schema. Schemas named with `.meta({ id })` come out of zod as local
+ * `$defs`; they move to `components.schemas`, where references resolve from the document
+ * root. An input shape that differs from the output shape of the same name (defaults make
+ * fields optional on input) is kept apart as `<id>Input`.
+ */
+function componentSchema(schema: z.ZodType, io: 'input' | 'output', schemas: Record<string, JsonSchema>): JsonSchema {
+  const generate = (mode: 'input' | 'output') => z.toJSONSchema(schema, { target: 'draft-2020-12', io: mode, unrepresentable: 'any' }) as JsonSchema;
+  const json = generate(io);
   delete json['$schema'];
-  return json;
+  const defs = (json['$defs'] ?? {}) as Record<string, JsonSchema>;
+  delete json['$defs'];
+  const outputDefs = io === 'input' && Object.keys(defs).length ? ((generate('output')['$defs'] ?? {}) as Record<string, JsonSchema>) : defs;
+  const names = new Map<string, string>();
+  for (const [id, definition] of Object.entries(defs)) {
+    names.set(id, JSON.stringify(outputDefs[id]) === JSON.stringify(definition) ? id : `${id}Input`);
+  }
+  const rewrite = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(rewrite);
+    if (!node || typeof node !== 'object') return node;
+    return Object.fromEntries(
+      Object.entries(node).map(([key, value]) =>
+        key === '$ref' && typeof value === 'string' && value.startsWith('#/$defs/')
+          ? [key, `#/components/schemas/${names.get(value.slice('#/$defs/'.length)) ?? value.slice('#/$defs/'.length)}`]
+          : [key, rewrite(value)],
+      ),
+    );
+  };
+  for (const [id, definition] of Object.entries(defs)) schemas[names.get(id)!] ??= rewrite(definition) as JsonSchema;
+  return rewrite(json) as JsonSchema;
 }

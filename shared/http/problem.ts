@@ -62,7 +62,8 @@ export function toProblem(error: unknown, correlationId: string, instance?: stri
         type: problemType(error.code),
         title,
         status,
-        detail: error.message,
+        // A 5xx says nothing of internals, even when it is one of ours.
+        detail: status >= 500 ? 'The service is temporarily unavailable; retry later.' : error.message,
         ...(instance ? { instance } : {}),
         correlationId,
         ...(error instanceof ValidationError ? { errors: error.violations } : {}),

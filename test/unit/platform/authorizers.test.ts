@@ -1,5 +1,4 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTokenVerifier, DEFAULT_CLAIM_NAMES, mintDevelopmentToken, type TokenVerifier } from '#shared/auth/jwt';
@@ -8,6 +7,7 @@ import { bearerTokenFromSubprotocols, subprotocolResponseHeaders } from '#shared
 import { ConfigurationError, ServiceUnavailableError } from '#shared/errors';
 import { createConnectionAuthorizer, handler as connectionHandler, type ConnectionAuthorizerEvent } from '../../../functions/platform/authorize-connection';
 import { createRequestAuthorizer, handler as requestHandler } from '../../../functions/platform/authorize-request';
+import { lambdaContext } from '../../support/lambda-context';
 
 // The handlers build their verifier from the environment when imported, so it is set first.
 const env = vi.hoisted(() => {
@@ -32,20 +32,7 @@ const CONNECT_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:ws0987/dev/$conn
 
 const secretsManager = mockClient(SecretsManagerClient);
 
-const context = {
-  functionName: 'authorizer',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:authorizer',
-  memoryLimitInMB: '256',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  logGroupName: '/aws/lambda/authorizer',
-  logStreamName: '2026/01/01/[$LATEST]abcdef',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 3000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const context = lambdaContext('authorizer', 3000);
 
 const verifier = createTokenVerifier({ mode: 'secret', secret: async () => SECRET, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, claims: DEFAULT_CLAIM_NAMES });
 

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
-import type { Context, EventBridgeEvent, S3Event, SQSEvent } from 'aws-lambda';
+import type { EventBridgeEvent, S3Event, SQSEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 
@@ -21,6 +20,7 @@ import { InMemoryPersistenceLayer } from '#shared/consumer/in-memory-persistence
 import { RecordSchemaError } from '#shared/consumer/runner';
 import { S3ObjectSchema, s3ObjectCreatedConsumer } from '#shared/consumer/s3';
 import { sqsConsumer } from '#shared/consumer/sqs';
+import { lambdaContext } from '../../support/lambda-context';
 
 const ClickSchema = z.object({ clickId: z.string().min(1), code: z.string().min(1) });
 const JobSchema = z.object({ jobId: z.string(), kind: z.string() });
@@ -31,22 +31,7 @@ function fixture<T>(path: string): T {
   return JSON.parse(readFileSync(new URL(`../../events/${path}`, import.meta.url), 'utf8')) as T;
 }
 
-function lambdaContext(remainingMs = 30_000): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'switchyard-consumer-test',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:switchyard-consumer-test',
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/switchyard-consumer-test',
-    logStreamName: '2026/03/01/[$LATEST]0123456789abcdef',
-    getRemainingTimeInMillis: () => remainingMs,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+const consumerContext = (remainingMs = 30_000) => lambdaContext('switchyard-consumer-test', remainingMs);
 
 type Line = Record<string, unknown>;
 let output: Line[] = [];
@@ -92,7 +77,7 @@ describe('sqsConsumer on a standard queue', () => {
     const handler = sqsConsumer({ name: 'clicks-partial', schema: ClickSchema, process, persistenceStore: new InMemoryPersistenceLayer() });
 
     // Act
-    const response = await handler(event, lambdaContext());
+    const response = await handler(event, consumerContext());
 
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: '2e1424d4-f796-459a-8184-9c92662be6da' }]);
@@ -110,8 +95,8 @@ describe('sqsConsumer on a standard queue', () => {
     for (const record of redelivered.Records) record.attributes.ApproximateReceiveCount = '2';
 
     // Act
-    await handler(first, lambdaContext());
-    const response = await handler(redelivered, lambdaContext());
+    await handler(first, consumerContext());
+    const response = await handler(redelivered, consumerContext());
 
     // Assess
     expect(process).toHaveBeenCalledTimes(3);
@@ -128,11 +113,11 @@ describe('sqsConsumer on a standard queue', () => {
       if (outage) throw new Error('table unavailable');
     });
     const handler = sqsConsumer({ name: 'clicks-retry', schema: ClickSchema, process, persistenceStore: new InMemoryPersistenceLayer() });
-    await expect(handler({ Records: [event.Records[0]!] }, lambdaContext())).rejects.toBeInstanceOf(FullBatchFailureError);
+    await expect(handler({ Records: [event.Records[0]!] }, consumerContext())).rejects.toBeInstanceOf(FullBatchFailureError);
     outage = false;
 
     // Act
-    const response = await handler({ Records: [event.Records[0]!] }, lambdaContext());
+    const response = await handler({ Records: [event.Records[0]!] }, consumerContext());
 
     // Assess
     expect(response.batchItemFailures).toEqual([]);
@@ -154,7 +139,7 @@ describe('sqsConsumer on a standard queue', () => {
     });
 
     // Act
-    const response = await handler({ Records: [event.Records[0]!, resent] }, lambdaContext());
+    const response = await handler({ Records: [event.Records[0]!, resent] }, consumerContext());
 
     // Assess
     expect(process).toHaveBeenCalledTimes(1);
@@ -171,7 +156,7 @@ describe('sqsConsumer on a standard queue', () => {
     const handler = sqsConsumer({ name: 'clicks-poison', schema: ClickSchema, process, persistenceStore: store });
 
     // Act
-    const response = await handler(event, lambdaContext());
+    const response = await handler(event, consumerContext());
 
     // Assess
     expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([event.Records[0]!.messageId, event.Records[1]!.messageId]);
@@ -200,7 +185,7 @@ describe('sqsConsumer on a standard queue', () => {
     });
 
     // Act
-    await handler(event, lambdaContext());
+    await handler(event, consumerContext());
 
     // Assess
     expect(seen[0]).toBe('req-7f3a2c');
@@ -222,7 +207,7 @@ describe('sqsConsumer on a standard queue', () => {
     const handler = sqsConsumer({ name: 'clicks-metrics', schema: ClickSchema, process, persistenceStore: new InMemoryPersistenceLayer() });
 
     // Act
-    await handler(event, lambdaContext());
+    await handler(event, consumerContext());
 
     // Assess
     expect(metricTotal('RecordsProcessed', 'clicks-metrics')).toBe(2);
@@ -240,7 +225,7 @@ describe('sqsConsumer on a standard queue', () => {
     });
 
     // Act
-    const invocation = handler(event, lambdaContext());
+    const invocation = handler(event, consumerContext());
 
     // Assess
     await expect(invocation).rejects.toBeInstanceOf(FullBatchFailureError);
@@ -263,7 +248,7 @@ describe('sqsConsumer on a standard queue', () => {
     });
 
     // Act
-    await handler({ Records: [event.Records[0]!] }, lambdaContext(12_000));
+    await handler({ Records: [event.Records[0]!] }, consumerContext(12_000));
 
     // Assess
     expect(inProgress?.status).toBe('INPROGRESS');
@@ -278,7 +263,7 @@ describe('sqsConsumer on a standard queue', () => {
     const handler = sqsConsumer({ name: 'clicks-no-table', schema: ClickSchema, process });
 
     // Act
-    const invocation = handler({ Records: [event.Records[0]!] }, lambdaContext());
+    const invocation = handler({ Records: [event.Records[0]!] }, consumerContext());
 
     // Assess
     await expect(invocation).rejects.toBeInstanceOf(FullBatchFailureError);
@@ -297,7 +282,7 @@ describe('sqsConsumer on a FIFO queue', () => {
     const handler = sqsConsumer({ name: 'jobs-fifo', schema: JobSchema, process, persistenceStore: new InMemoryPersistenceLayer() });
 
     // Act
-    const response = await handler(event, lambdaContext());
+    const response = await handler(event, consumerContext());
 
     // Assess
     const idOf = (jobId: string) => event.Records.find((r) => r.body.includes(jobId))!.messageId;
@@ -319,7 +304,7 @@ describe('sqsConsumer on a FIFO queue', () => {
     });
 
     // Act
-    await handler(event, lambdaContext());
+    await handler(event, consumerContext());
 
     // Assess
     expect(groups).toEqual(['tenant-a', 'tenant-b', 'tenant-a', 'tenant-b', 'tenant-a']);
@@ -334,7 +319,7 @@ describe('eventBridgeConsumer', () => {
     const handler = eventBridgeConsumer({ name: 'link-clicked', schema: LinkClickedSchema, process, persistenceStore: new InMemoryPersistenceLayer() });
 
     // Act
-    await handler(event, lambdaContext());
+    await handler(event, consumerContext());
 
     // Assess
     expect(process).toHaveBeenCalledWith(
@@ -354,8 +339,8 @@ describe('eventBridgeConsumer', () => {
     const handler = eventBridgeConsumer({ name: 'link-clicked-dedup', schema: LinkClickedSchema, process, persistenceStore: new InMemoryPersistenceLayer() });
 
     // Act
-    await handler(first, lambdaContext());
-    const second = handler(republished, lambdaContext());
+    await handler(first, consumerContext());
+    const second = handler(republished, consumerContext());
 
     // Assess
     await expect(second).resolves.toBeUndefined();
@@ -370,9 +355,9 @@ describe('eventBridgeConsumer', () => {
     const handler = eventBridgeConsumer({ name: 'link-clicked-foreign', schema: LinkClickedSchema, process, persistenceStore: new InMemoryPersistenceLayer() });
 
     // Act
-    await handler(foreign, lambdaContext());
-    await handler(foreign, lambdaContext());
-    await handler({ ...foreign, id: 'another-delivery-id' }, lambdaContext());
+    await handler(foreign, consumerContext());
+    await handler(foreign, consumerContext());
+    await handler({ ...foreign, id: 'another-delivery-id' }, consumerContext());
 
     // Assess
     expect(process).toHaveBeenCalledTimes(2);
@@ -387,7 +372,7 @@ describe('eventBridgeConsumer', () => {
     const handler = eventBridgeConsumer({ name: 'link-clicked-poison', schema: LinkClickedSchema, process, persistenceStore: new InMemoryPersistenceLayer() });
 
     // Act
-    const invocation = handler(event, lambdaContext());
+    const invocation = handler(event, consumerContext());
 
     // Assess
     await expect(invocation).rejects.toBeInstanceOf(RecordSchemaError);
@@ -404,10 +389,10 @@ describe('eventBridgeConsumer', () => {
     const event = fixture<EventBridgeEvent<string, unknown>>('eventbridge/link-clicked.json');
     const process = vi.fn().mockRejectedValueOnce(new Error('throttled')).mockResolvedValueOnce(undefined);
     const handler = eventBridgeConsumer({ name: 'link-clicked-retry', schema: LinkClickedSchema, process, persistenceStore: new InMemoryPersistenceLayer() });
-    await expect(handler(event, lambdaContext())).rejects.toThrow('throttled');
+    await expect(handler(event, consumerContext())).rejects.toThrow('throttled');
 
     // Act
-    await handler(event, lambdaContext());
+    await handler(event, consumerContext());
 
     // Assess
     expect(process).toHaveBeenCalledTimes(2);
@@ -422,7 +407,7 @@ describe('s3ObjectCreatedConsumer', () => {
     const handler = s3ObjectCreatedConsumer({ name: 'uploads-eb', process, persistenceStore: new InMemoryPersistenceLayer() });
 
     // Act
-    const result = await handler(event, lambdaContext());
+    const result = await handler(event, consumerContext());
 
     // Assess
     expect(result).toBeUndefined();
@@ -448,7 +433,7 @@ describe('s3ObjectCreatedConsumer', () => {
     const handler = s3ObjectCreatedConsumer({ name: 'uploads-notification', process, persistenceStore: new InMemoryPersistenceLayer() });
 
     // Act
-    await handler(event, lambdaContext());
+    await handler(event, consumerContext());
 
     // Assess
     expect(process).toHaveBeenCalledWith(
@@ -464,7 +449,7 @@ describe('s3ObjectCreatedConsumer', () => {
     const handler = s3ObjectCreatedConsumer({ name: 'uploads-sqs', process, persistenceStore: new InMemoryPersistenceLayer() });
 
     // Act
-    const response = await handler(event, lambdaContext());
+    const response = await handler(event, consumerContext());
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -479,7 +464,7 @@ describe('s3ObjectCreatedConsumer', () => {
     const handler = s3ObjectCreatedConsumer({ name: 'uploads-correlation', process: vi.fn(), persistenceStore: new InMemoryPersistenceLayer() });
 
     // Act
-    await handler(event, lambdaContext());
+    await handler(event, consumerContext());
 
     // Assess
     const ignored = logs('Record ignored: S3 test event');
@@ -499,7 +484,7 @@ describe('s3ObjectCreatedConsumer', () => {
     });
 
     // Act
-    const response = await handler(event, lambdaContext());
+    const response = await handler(event, consumerContext());
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
@@ -514,9 +499,9 @@ describe('s3ObjectCreatedConsumer', () => {
     overwrite.Records[0]!.s3.object.sequencer = '0055AED6DCD90281F0';
 
     // Act
-    await handler(fixture<S3Event>('s3/notification.json'), lambdaContext());
-    await handler(fixture<S3Event>('s3/notification.json'), lambdaContext());
-    await handler(overwrite, lambdaContext());
+    await handler(fixture<S3Event>('s3/notification.json'), consumerContext());
+    await handler(fixture<S3Event>('s3/notification.json'), consumerContext());
+    await handler(overwrite, consumerContext());
 
     // Assess
     expect(process).toHaveBeenCalledTimes(2);

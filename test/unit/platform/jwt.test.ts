@@ -447,6 +447,75 @@ describe('createTokenVerifier, jwks mode', () => {
     await expectRefused(jwksVerifier().verify(token));
   });
 
+  it('accepts a Cognito access token: no aud, the app client in client_id', async () => {
+    // Prepare
+    const accessToken = (clientId: string) =>
+      new SignJWT({ sub: 'alice', 'custom:tenant': 'acme', client_id: clientId, token_use: 'access', scope: 'chat:write' })
+        .setProtectedHeader({ alg: 'RS256', kid: KID })
+        .setIssuer(ISSUER)
+        .setExpirationTime('10m')
+        .sign(rsa.privateKey);
+    const verifier = jwksVerifier({ user: 'sub', tenant: 'custom:tenant', scopes: 'scope' });
+
+    // Act
+    const principal = await verifier.verify(await accessToken(AUDIENCE));
+
+    // Assess
+    expect(principal).toEqual({ userId: 'alice', tenantId: 'acme', scopes: ['chat:write'] });
+    await expectRefused(verifier.verify(await accessToken('another-app-client')));
+  });
+
+  it('refuses a token with neither aud nor client_id', async () => {
+    // Prepare
+    const token = await new SignJWT({ sub: 'alice', tenant: 'acme' }).setProtectedHeader({ alg: 'RS256', kid: KID }).setIssuer(ISSUER).setExpirationTime('10m').sign(rsa.privateKey);
+
+    // Act, Assess
+    await expectRefused(jwksVerifier().verify(token));
+  });
+
+  /** RS256 with exactly these claims on top of sub, tenant, aud, iss and exp. */
+  const signClaims = (claims: JWTPayload) =>
+    new SignJWT({ sub: 'alice', tenant: 'acme', aud: AUDIENCE, ...claims })
+      .setProtectedHeader({ alg: 'RS256', kid: KID })
+      .setIssuer(ISSUER)
+      .setExpirationTime('10m')
+      .sign(rsa.privateKey);
+
+  it('refuses an aud that names another app even when client_id names ours', async () => {
+    // Prepare
+    const token = await signClaims({ aud: 'another-app', client_id: AUDIENCE });
+
+    // Act, Assess
+    await expectRefused(jwksVerifier().verify(token));
+  });
+
+  it.each([
+    ['a tenant id with a key separator', { tenant: 'acme#other' }],
+    ['a tenant id with a space', { tenant: 'ac me' }],
+    ['a tenant id over 64 characters', { tenant: 'a'.repeat(65) }],
+    ['a user id with a key separator', { sub: 'alice#admin' }],
+    ['a user id with a control character', { sub: 'alice\u0000' }],
+  ])('refuses %s', async (_, claims) => {
+    // Prepare
+    const token = await signClaims(claims);
+
+    // Act, Assess
+    await expectRefused(jwksVerifier().verify(token));
+  });
+
+  it('accepts provider-style user ids such as auth0|abc and e-mail addresses', async () => {
+    for (const sub of ['auth0|5f7c8ec7c33c6c004bbafe82', 'alice@example.com']) {
+      // Prepare
+      const token = await signClaims({ sub });
+
+      // Act
+      const principal = await jwksVerifier().verify(token);
+
+      // Assess
+      expect(principal.userId).toBe(sub);
+    }
+  });
+
   it('reads a Cognito-style custom tenant claim', async () => {
     // Prepare
     const token = await signWithKey(rsa.privateKey, 'RS256', { tenant: undefined, 'custom:tenant': 'acme' });
