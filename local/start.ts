@@ -1,23 +1,160 @@
 /**
- * `npm start`: the local cloud. Until it lands (issue 3), this says exactly what it will do
- * and exits non-zero, so nobody mistakes it for a running stack.
+ * `npm start`: synthesizes Switchyard and runs it on this machine with the local cloud,
+ * Docker-free. Prints the endpoints and a development token, streams function logs, keeps
+ * state under `.local/` between runs (`--fresh` starts empty), and stops everything on Ctrl-C.
  */
-const plan = `Switchyard local cloud: not built yet (issue 3).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { mintDevelopmentToken } from '#shared/auth/jwt';
+import { allRoutes } from '#shared/contracts/index';
+import { loadStageConfig } from '../lib/config';
+import { LocalCloud } from './cloud';
+import { atLeast, formatLogLine, parseLogLine, shortName } from './logs';
 
-When it lands, \`npm start\` will, on this machine and without Docker:
-  1. synthesize the CDK app (cdk.out) for the dev stage;
-  2. start DynamoDB Local (Java 17), an S3 emulator that checks presigned signatures,
-     an SQS emulator with FIFO groups, dedup and DLQ redrive, and its own EventBridge,
-     API Gateway REST and WebSocket, and Lambda runtimes;
-  3. create the template's tables, buckets, queues, bus, rules and routes;
-  4. print the REST URL, the WebSocket URL, the AWS endpoint for SDK and CLI use,
-     and a development token.
+const ROOT = resolve(import.meta.dirname, '..');
 
-What works today:
-  npm test                       unit and infrastructure tests, cdk-nag, bundling
-  npx cdk synth                  the dev stage; add -c stage=prod for production
-  npm run token -- --help        mint development tokens for a deployed dev stage
-`;
+const { values: args } = parseArgs({
+  options: {
+    stage: { type: 'string', default: 'dev' },
+    fresh: { type: 'boolean', default: false },
+    'no-synth': { type: 'boolean', default: false },
+    'aws-port': { type: 'string', default: '4566' },
+    'api-port': { type: 'string', default: '3000' },
+    level: { type: 'string', default: 'DEBUG' },
+    verbose: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
 
-process.stderr.write(plan);
-process.exit(1);
+if (args.help) {
+  process.stdout.write(`Usage: npm start -- [options]
+
+Runs the whole Switchyard stack on this machine (DynamoDB Local needs Java 17+).
+
+Options:
+  --stage <name>     stage from cdk.json (default dev; its auth mode must be "secret")
+  --fresh            start with empty tables and new secrets
+  --no-synth         serve the existing .local/cdk.out without synthesizing
+  --aws-port <n>     the AWS endpoint's port (default 4566)
+  --api-port <n>     first API port (default 3000; one port per API)
+  --level <level>    least log level shown: DEBUG, INFO, WARN, ERROR (default DEBUG)
+  --verbose          show every structured log field
+`);
+  process.exit(0);
+}
+
+const stage = args.stage;
+// Lambda runs Node.js 24; the SDK's warning about an older host says nothing new here.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
+const assemblyDir = join(ROOT, '.local', 'cdk.out');
+const stateDir = join(ROOT, '.local', 'state', stage);
+const started = performance.now();
+
+function say(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+if (!args['no-synth']) {
+  say(`Synthesizing stage ${stage}...`);
+  const synth = spawnSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '-q', '-c', `stage=${stage}`, '--output', assemblyDir], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true' },
+  });
+  if (synth.status !== 0) {
+    process.stderr.write(`${synth.stdout}${synth.stderr}`);
+    say('Synthesis failed; nothing was started.');
+    process.exit(synth.status ?? 1);
+  }
+}
+if (args.fresh) rmSync(stateDir, { recursive: true, force: true });
+mkdirSync(stateDir, { recursive: true });
+
+const color = process.stdout.isTTY;
+let nameWidth = 12;
+const cloud = await LocalCloud.start({
+  assemblyDir,
+  stateDir,
+  ports: { aws: Number(args['aws-port']), rest: Number(args['api-port']) },
+  onWarning: (message) => say(`warning: ${message}`),
+  onLog: (entry) => {
+    const line = parseLogLine(entry);
+    if (!line || !atLeast(line.level, args.level.toUpperCase())) return;
+    process.stdout.write(`${formatLogLine(line, { color, verbose: args.verbose, nameWidth })}\n`);
+  },
+}).catch((error: Error) => {
+  say(`The local cloud could not start: ${error.message}`);
+  process.exit(1);
+});
+nameWidth = Math.max(...cloud.model.functions.map((f) => shortName(f.functionName).length));
+
+const token = await developmentToken(cloud);
+const rest = cloud.restApis[0]?.url;
+const endpoints = {
+  stage,
+  rest: cloud.restApis.map((a) => a.url),
+  webSocket: cloud.webSocketApis.map((a) => a.url),
+  aws: cloud.aws.url,
+  token,
+  outputs: cloud.model.outputs,
+};
+writeFileSync(join(ROOT, '.local', 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+
+const rows: [string, string][] = [
+  ...cloud.restApis.map((a): [string, string] => ['REST API', a.url]),
+  ...cloud.webSocketApis.map((a): [string, string] => ['WebSocket API', a.url]),
+  ['AWS endpoint', `${cloud.aws.url}   (AWS_ENDPOINT_URL for the SDK and CLI; any credentials)`],
+  ['State', `${stateDir}   (--fresh starts empty)`],
+];
+const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
+process.stdout.write(
+  [
+    '',
+    bold(`Switchyard local cloud, stage ${stage}: ready in ${((performance.now() - started) / 1000).toFixed(1)} s`),
+    '',
+    ...rows.map(([name, value]) => `  ${name.padEnd(15)} ${value}`),
+    '',
+    token ? `  Token (user dev-user, tenant local, every scope, 12 h):\n  ${token}` : '  No development token: this stage does not verify with a shared secret.',
+    '',
+    ...(rest ? [`  Try:  curl ${rest}health`, token ? `        curl -H "Authorization: Bearer $(jq -r .token .local/endpoints.json)" ${rest}v1/me` : ''] : []),
+    '',
+    'Function logs follow. Ctrl-C stops everything.',
+    '',
+  ].join('\n'),
+);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    say('\nStopping...');
+    void cloud.stop().then(() => process.exit(0));
+  });
+}
+
+/**
+ * A token the stage's authorizers accept, signed with the stage's generated secret: this
+ * much of the local cloud does know Switchyard, so it lives here and not in `LocalCloud`.
+ */
+async function developmentToken(local: LocalCloud): Promise<string | undefined> {
+  const stages = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context.stages as unknown;
+  const config = loadStageConfig(stages, stage);
+  if (config.auth.mode !== 'secret') return undefined;
+  const secretArn = Object.values(local.model.outputs).find((outputs) => outputs['JwtSecretArn'])?.['JwtSecretArn'];
+  const secret = secretArn ? local.secrets.value(secretArn) : undefined;
+  if (!secret) return undefined;
+  const scopes = [...new Set(allRoutes.flatMap((route) => ('scopes' in route.auth ? route.auth.scopes : [])))];
+  return mintDevelopmentToken({
+    secret,
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    claims: config.auth.claims,
+    userId: 'dev-user',
+    tenantId: 'local',
+    scopes,
+    expiresInSeconds: 12 * 3600,
+  });
+}

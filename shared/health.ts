@@ -1,3 +1,11 @@
+/** When this function instance loaded its code; a Lambda execution environment's age. */
+const instanceStartedAt = Date.now();
+
+/** Seconds since this instance started (not `process.uptime()`, which a shared host process inflates). */
+export function instanceUptimeSeconds(now = Date.now()): number {
+  return Math.floor((now - instanceStartedAt) / 1000);
+}
+
 /** A dependency check: resolves when the dependency answered, rejects otherwise. */
 export type Probe = (signal: AbortSignal) => Promise<unknown>;
 

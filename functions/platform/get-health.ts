@@ -5,7 +5,7 @@ import { dynamoDbClient } from '#shared/clients/dynamodb';
 import { eventBridgeClient } from '#shared/clients/eventbridge';
 import { getHealthRoute } from '#shared/contracts/platform';
 import { positiveInt, readEnv } from '#shared/env';
-import { checkReadiness, type Probe } from '#shared/health';
+import { checkReadiness, instanceUptimeSeconds, type Probe } from '#shared/health';
 import { httpHandler } from '#shared/http/handler';
 
 const env = readEnv({
@@ -33,7 +33,7 @@ export const handler = httpHandler(getHealthRoute, async () => {
   const report = await checkReadiness(probes, {
     version: env.APP_VERSION,
     timeoutMs: env.HEALTH_CHECK_TIMEOUT_MS,
-    uptimeSeconds: process.uptime(),
+    uptimeSeconds: instanceUptimeSeconds(),
   });
   return { status: report.status === 'pass' ? 200 : 503, body: report };
 });

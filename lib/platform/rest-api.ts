@@ -34,7 +34,7 @@ export interface ServedRoute {
 const CORS_ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Correlation-Id', 'traceparent', 'X-Api-Key'];
 
 /** API Gateway's own errors, as problem+json, so clients parse one error format. */
-const GATEWAY_PROBLEMS: ReadonlyArray<{ type: ResponseType; status: string; code: string; title: string; detail: string }> = [
+const GATEWAY_PROBLEMS: ReadonlyArray<{ type: ResponseType; status?: string; code: string; title: string; detail: string }> = [
   { type: ResponseType.UNAUTHORIZED, status: '401', code: 'unauthorized', title: 'Unauthorized', detail: '"invalid token"' },
   { type: ResponseType.ACCESS_DENIED, status: '403', code: 'forbidden', title: 'Forbidden', detail: '"access denied"' },
   { type: ResponseType.INVALID_API_KEY, status: '403', code: 'forbidden', title: 'Forbidden', detail: '"invalid API key"' },
@@ -50,6 +50,10 @@ const GATEWAY_PROBLEMS: ReadonlyArray<{ type: ResponseType; status: string; code
   { type: ResponseType.AUTHORIZER_CONFIGURATION_ERROR, status: '500', code: 'internal', title: 'Internal Server Error', detail: '"authorization failed unexpectedly"' },
   { type: ResponseType.INTEGRATION_FAILURE, status: '502', code: 'bad-gateway', title: 'Bad Gateway', detail: '"the route failed; quote the correlation id"' },
   { type: ResponseType.INTEGRATION_TIMEOUT, status: '504', code: 'gateway-timeout', title: 'Gateway Timeout', detail: '"the route did not answer in time"' },
+  // The catch-alls keep API Gateway's own status (a crashed function is a 502 here), so their
+  // body names no status: RFC 9457 makes the member optional and the HTTP status is the truth.
+  { type: ResponseType.DEFAULT_4XX, code: 'bad-request', title: 'Bad Request', detail: '$context.error.messageString' },
+  { type: ResponseType.DEFAULT_5XX, code: 'internal', title: 'Internal Server Error', detail: '"the request failed; quote the correlation id"' },
 ];
 
 /**
@@ -134,13 +138,13 @@ export class PlatformRestApi extends Construct {
     for (const problem of GATEWAY_PROBLEMS) {
       this.api.addGatewayResponse(`Problem${problem.type.responseType}`, {
         type: problem.type,
-        statusCode: problem.status,
+        ...(problem.status ? { statusCode: problem.status } : {}),
         responseHeaders: {
           'Content-Type': "'application/problem+json'",
           ...(corsOrigin ? { 'Access-Control-Allow-Origin': `'${corsOrigin}'` } : {}),
         },
         templates: {
-          'application/json': `{"type":"urn:switchyard:problem:${problem.code}","title":"${problem.title}","status":${problem.status},"detail":${problem.detail},"instance":"$context.path","correlationId":"$context.requestId"}`,
+          'application/json': `{"type":"urn:switchyard:problem:${problem.code}","title":"${problem.title}",${problem.status ? `"status":${problem.status},` : ''}"detail":${problem.detail},"instance":"$context.path","correlationId":"$context.requestId"}`,
         },
       });
     }

@@ -13,7 +13,7 @@ type JsonSchema = Record<string, unknown>;
 const ProblemSchema: JsonSchema = {
   type: 'object',
   description: 'RFC 9457 problem details',
-  required: ['type', 'title', 'status', 'detail', 'correlationId'],
+  required: ['type', 'title', 'detail', 'correlationId'],
   properties: {
     type: { type: 'string', examples: ['urn:switchyard:problem:validation-failed'] },
     title: { type: 'string' },

@@ -66,7 +66,7 @@ describe('buildOpenApiDocument', () => {
     expect(document.openapi).toBe('3.1.0');
     expect(document.info).toEqual(INFO);
     expect(document.components.securitySchemes).toEqual({ bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } });
-    expect(document.components.schemas['Problem']).toMatchObject({ type: 'object', required: ['type', 'title', 'status', 'detail', 'correlationId'] });
+    expect(document.components.schemas['Problem']).toMatchObject({ type: 'object', required: ['type', 'title', 'detail', 'correlationId'] });
   });
 
   it('lists the server only when its URL is known', () => {

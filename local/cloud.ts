@@ -1,0 +1,205 @@
+import { join } from 'node:path';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { readAssembly } from './assembly/read';
+import { CallCounter, startAwsEndpoint, type AwsEndpoint } from './aws/endpoint';
+import { startRestGateway } from './gateway/rest/index';
+import { startWebSocketGateway } from './gateway/websocket/index';
+import { DEFAULT_ENVIRONMENT, type CloudModel, type LocalEnvironment } from './model';
+import { freePort } from './net';
+import { LambdaRuntime, type FunctionLogLine } from './runtime/lambda';
+import { provisionTables, startDynamoDb, type DynamoDbLocal } from './services/dynamodb';
+import { EventBridgeService } from './services/eventbridge/service';
+import { SecretsService } from './services/secrets';
+
+/** Credentials every local client signs with; nothing checks them but the S3 emulator. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'LOCALCLOUDACCESSKEY', secretAccessKey: 'local-cloud-secret-access-key' } as const;
+
+export interface LocalCloudOptions {
+  /** The cloud assembly to serve (`cdk.out`). */
+  readonly assemblyDir: string;
+  /** Where state lives between runs; in memory when left out. */
+  readonly stateDir?: string;
+  /** Preferred ports; 0 (the default) lets the OS pick, a taken preferred port falls back to a free one. */
+  readonly ports?: { readonly aws?: number; readonly rest?: number; readonly webSocket?: number };
+  readonly env?: LocalEnvironment;
+  readonly onLog?: (line: FunctionLogLine) => void;
+  /** Warnings worth a person's attention: unsupported resources, unresolvable variables. */
+  readonly onWarning?: (message: string) => void;
+  /** WebSocket limits, shorter in tests. */
+  readonly webSocket?: { readonly idleTimeoutMs?: number; readonly maxLifetimeMs?: number };
+}
+
+export interface Endpoint {
+  readonly name: string;
+  readonly url: string;
+}
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+/**
+ * The whole stack of one cloud assembly, on this machine: DynamoDB Local, Secrets Manager,
+ * EventBridge, the Lambda runtime, and an API Gateway for every REST and WebSocket API, behind
+ * one AWS endpoint that counts every call. It knows CloudFormation and AWS, not the app.
+ */
+export class LocalCloud {
+  private constructor(
+    readonly model: CloudModel,
+    readonly aws: AwsEndpoint,
+    readonly restApis: readonly Endpoint[],
+    readonly webSocketApis: readonly (Endpoint & { readonly callbackUrl: string })[],
+    readonly counter: CallCounter,
+    readonly runtime: LambdaRuntime,
+    readonly secrets: SecretsService,
+    readonly events: EventBridgeService,
+    private readonly closables: readonly Closable[],
+    private readonly dynamoDb: DynamoDbLocal,
+  ) {}
+
+  /** Environment variables that point an AWS SDK or CLI at this cloud. */
+  get clientEnvironment(): Record<string, string> {
+    return {
+      AWS_ENDPOINT_URL: this.aws.url,
+      AWS_REGION: this.model.env.region,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    };
+  }
+
+  static async start(options: LocalCloudOptions): Promise<LocalCloud> {
+    const env = options.env ?? DEFAULT_ENVIRONMENT;
+    const warn = options.onWarning ?? (() => undefined);
+    const awsPort = await freePort(options.ports?.aws ?? 0);
+    const awsUrl = `http://127.0.0.1:${awsPort}`;
+
+    // API ids are known before ports are given out, so URLs in the template resolve locally.
+    const apiPorts = new Map<string, number>();
+    const probe = readAssembly(options.assemblyDir, { env, endpoints: { sqs: awsUrl, api: () => undefined } });
+    let next = options.ports?.rest ?? 0;
+    for (const api of [...probe.restApis, ...probe.webSocketApis]) {
+      const port = await freePort(next);
+      apiPorts.set(api.apiId, port);
+      if (next) next = port + 1;
+    }
+    const model = readAssembly(options.assemblyDir, {
+      env,
+      endpoints: {
+        sqs: awsUrl,
+        api: (apiId, protocol) => {
+          const port = apiPorts.get(apiId);
+          if (!port) return undefined;
+          return `${protocol === 'wss' ? 'ws' : 'http'}://127.0.0.1:${port}`;
+        },
+      },
+    });
+    for (const resource of model.unsupported) warn(`not served locally: ${resource.type} ${resource.stackName}/${resource.logicalId}`);
+    for (const fn of model.functions) {
+      for (const variable of fn.unresolved) warn(`${fn.functionName}: ${variable.name} has no local value: ${variable.reason}`);
+    }
+
+    const closables: Closable[] = [];
+    try {
+      const dynamoDb = await startDynamoDb({ port: await freePort(), ...(options.stateDir ? { dataDir: join(options.stateDir, 'dynamodb') } : {}) });
+      closables.push({ close: () => dynamoDb.stop() });
+      await provisionTables(dynamoDb.client, model.tables);
+
+      const secrets = new SecretsService(model.secrets, options.stateDir ? join(options.stateDir, 'secrets.json') : undefined);
+      const counter = new CallCounter();
+      const runtime = new LambdaRuntime(model.functions, {
+        env,
+        baseEnvironment: {
+          AWS_ENDPOINT_URL: awsUrl,
+          AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+          // No X-Ray daemon here: the tracer stays off instead of failing every segment.
+          POWERTOOLS_TRACE_ENABLED: 'false',
+          AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+          // The SDK warns that the host's Node.js is older than Lambda's; once, from the CLI, is enough.
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+        ...(options.onLog ? { onLog: options.onLog } : {}),
+      });
+      closables.push(runtime);
+
+      const sqs = new SQSClient({ endpoint: awsUrl, region: env.region, credentials: LOCAL_CREDENTIALS });
+      const events = new EventBridgeService({
+        buses: model.buses,
+        rules: model.rules,
+        env,
+        deliver: {
+          // EventBridge invokes Lambda asynchronously: delivery succeeds once Lambda accepts the
+          // event, and Lambda's own retries (two, as on AWS) take over from there.
+          lambda: async (functionArn, event) => {
+            if (!runtime.find(functionArn)) throw new Error(`ResourceNotFoundException: ${functionArn}`);
+            void invokeAsync(runtime, functionArn, event, warn);
+          },
+          sqs: async (queueArn, body, { messageGroupId }) => {
+            const queueName = queueArn.split(':').pop()!;
+            await sqs.send(
+              new SendMessageCommand({ QueueUrl: `${awsUrl}/${env.account}/${queueName}`, MessageBody: body, ...(messageGroupId ? { MessageGroupId: messageGroupId } : {}) }),
+            );
+          },
+        },
+      });
+      events.start();
+      closables.push({ close: async () => events.stop() });
+
+      const aws = await startAwsEndpoint({
+        port: awsPort,
+        counter,
+        upstreams: { dynamodb: dynamoDb.endpoint },
+        services: { secretsmanager: secrets, events },
+        lambda: runtime,
+      });
+      closables.push(aws);
+
+      const restApis: Endpoint[] = [];
+      for (const api of model.restApis) {
+        const gateway = await startRestGateway({ api, invoker: runtime, env, port: apiPorts.get(api.apiId)! });
+        closables.push(gateway);
+        // Like API Gateway's own stage URL, with the trailing slash, so `${url}health` works.
+        restApis.push({ name: api.name, url: gateway.url.replace(/\/?$/, '/') });
+      }
+      const webSocketApis: (Endpoint & { callbackUrl: string })[] = [];
+      for (const api of model.webSocketApis) {
+        const gateway = await startWebSocketGateway({
+          api,
+          invoker: runtime,
+          env,
+          port: apiPorts.get(api.apiId)!,
+          onManagementCall: (operation) => counter.add('execute-api', operation),
+          ...(options.webSocket?.idleTimeoutMs ? { idleTimeoutMs: options.webSocket.idleTimeoutMs } : {}),
+          ...(options.webSocket?.maxLifetimeMs ? { maxLifetimeMs: options.webSocket.maxLifetimeMs } : {}),
+        });
+        closables.push(gateway);
+        webSocketApis.push({ name: api.name, url: gateway.url, callbackUrl: gateway.callbackUrl });
+      }
+      return new LocalCloud(model, aws, restApis, webSocketApis, counter, runtime, secrets, events, closables, dynamoDb);
+    } catch (error) {
+      await Promise.allSettled([...closables].reverse().map((c) => c.close()));
+      throw error;
+    }
+  }
+
+  /** Stops everything it started, newest first. */
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.closables].reverse().map((c) => c.close()));
+    this.dynamoDb.client.destroy();
+  }
+}
+
+/** Lambda's asynchronous invocation: the event is retried twice, a minute apart on AWS, seconds apart here. */
+async function invokeAsync(runtime: LambdaRuntime, functionArn: string, event: unknown, warn: (message: string) => void): Promise<void> {
+  const delaysMs = [1_000, 2_000];
+  for (let attempt = 0; ; attempt++) {
+    const outcome = await runtime.invoke(functionArn, event).catch((error: Error) => ({ error: { errorType: 'Runtime', errorMessage: error.message } }));
+    if (!outcome.error) return;
+    const delay = delaysMs[attempt];
+    if (delay === undefined) {
+      warn(`${functionArn}: asynchronous event dropped after ${attempt + 1} attempts: ${outcome.error.errorType}: ${outcome.error.errorMessage}`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
