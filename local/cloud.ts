@@ -55,6 +55,8 @@ export class LocalCloud {
     readonly events: EventBridgeService,
     private readonly closables: readonly Closable[],
     private readonly dynamoDb: DynamoDbLocal,
+    /** `host:port` of each API's gateway, by API id. */
+    readonly apiOrigins: Readonly<Record<string, string>>,
   ) {}
 
   /** Environment variables that point an AWS SDK or CLI at this cloud. */
@@ -108,16 +110,7 @@ export class LocalCloud {
       const counter = new CallCounter();
       const runtime = new LambdaRuntime(model.functions, {
         env,
-        baseEnvironment: {
-          AWS_ENDPOINT_URL: awsUrl,
-          AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-          // No X-Ray daemon here: the tracer stays off instead of failing every segment.
-          POWERTOOLS_TRACE_ENABLED: 'false',
-          AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
-          // The SDK warns that the host's Node.js is older than Lambda's; once, from the CLI, is enough.
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        },
+        baseEnvironment: functionBaseEnvironment(awsUrl),
         ...(options.onLog ? { onLog: options.onLog } : {}),
       });
       closables.push(runtime);
@@ -175,7 +168,8 @@ export class LocalCloud {
         closables.push(gateway);
         webSocketApis.push({ name: api.name, url: gateway.url, callbackUrl: gateway.callbackUrl });
       }
-      return new LocalCloud(model, aws, restApis, webSocketApis, counter, runtime, secrets, events, closables, dynamoDb);
+      const apiOrigins = Object.fromEntries([...apiPorts].map(([apiId, port]) => [apiId, `127.0.0.1:${port}`]));
+      return new LocalCloud(model, aws, restApis, webSocketApis, counter, runtime, secrets, events, closables, dynamoDb, apiOrigins);
     } catch (error) {
       await Promise.allSettled([...closables].reverse().map((c) => c.close()));
       throw error;
@@ -187,6 +181,20 @@ export class LocalCloud {
     await Promise.allSettled([...this.closables].reverse().map((c) => c.close()));
     this.dynamoDb.client.destroy();
   }
+}
+
+/** What every function gets before its own variables: the way to this machine's AWS. */
+export function functionBaseEnvironment(awsUrl: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: awsUrl,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    // No X-Ray daemon here: the tracer stays off instead of failing every segment.
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+    // The SDK warns that the host's Node.js is older than Lambda's; once, from the CLI, is enough.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
 }
 
 /** Lambda's asynchronous invocation: the event is retried twice, a minute apart on AWS, seconds apart here. */

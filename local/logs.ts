@@ -32,7 +32,7 @@ export function parseLogLine(entry: FunctionLogLine): ReadableLogLine | undefine
   }
   if (parsed && '_aws' in parsed) return undefined;
   if (!parsed) {
-    return { time: new Date().toISOString(), functionName: entry.functionName, level: entry.stream === 'stderr' ? 'ERROR' : 'INFO', message: text, fields: {} };
+    return { time: new Date().toISOString(), functionName: entry.functionName, level: entry.stream === 'stderr' ? 'WARN' : 'INFO', message: text, fields: {} };
   }
   const { level, message, timestamp, correlationId, ...fields } = parsed;
   for (const noise of ['service', 'sampling_rate', 'xray_trace_id', 'function_arn', 'function_memory_size', 'function_name', 'function_request_id', 'cold_start']) delete fields[noise];

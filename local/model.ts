@@ -224,6 +224,69 @@ export interface SecretModel {
   };
 }
 
+/** An SQS queue as CreateQueue wants it, with its redrive policy. */
+export interface QueueModel {
+  readonly logicalId: string;
+  readonly stackName: string;
+  readonly name: string;
+  readonly arn: string;
+  readonly url: string;
+  readonly fifo: boolean;
+  readonly contentBasedDeduplication: boolean;
+  /** @default 30 */
+  readonly visibilityTimeoutSeconds: number;
+  /** @default 345600 (4 days) */
+  readonly messageRetentionSeconds: number;
+  readonly delaySeconds: number;
+  readonly receiveWaitTimeSeconds: number;
+  readonly redrive?: { readonly deadLetterArn: string; readonly maxReceiveCount: number };
+  /** FIFO high throughput settings, passed through. */
+  readonly deduplicationScope?: string;
+  readonly fifoThroughputLimit?: string;
+}
+
+/** An event source mapping from a queue to a function. */
+export interface EventSourceMappingModel {
+  readonly logicalId: string;
+  readonly functionArn: string;
+  readonly eventSourceArn: string;
+  /** @default 10 */
+  readonly batchSize: number;
+  /** @default 0 */
+  readonly maximumBatchingWindowSeconds: number;
+  readonly reportBatchItemFailures: boolean;
+  /** `ScalingConfig.MaximumConcurrency`; unset means Lambda's own scaling. */
+  readonly maximumConcurrency?: number;
+  readonly enabled: boolean;
+  /** `FilterCriteria.Filters[].Pattern`, parsed: EventBridge pattern grammar on the record. */
+  readonly filterPatterns: readonly unknown[];
+}
+
+/** Where S3 sends notifications of one kind of event. */
+export interface BucketNotificationTarget {
+  /** A Lambda function ARN or an SQS queue ARN. */
+  readonly arn: string;
+  /** `s3:ObjectCreated:*`, `s3:ObjectRemoved:Delete`, ... */
+  readonly events: readonly string[];
+  readonly prefix?: string;
+  readonly suffix?: string;
+}
+
+/** An S3 bucket with its notification configuration. */
+export interface BucketModel {
+  readonly logicalId: string;
+  readonly stackName: string;
+  readonly name: string;
+  readonly arn: string;
+  /** Every event goes to the default EventBridge bus (`Object Created`, ...). */
+  readonly eventBridgeEnabled: boolean;
+  readonly lambdaNotifications: readonly BucketNotificationTarget[];
+  readonly queueNotifications: readonly BucketNotificationTarget[];
+  /** `CorsConfiguration.CorsRules`, as in the template. */
+  readonly corsRules: readonly Record<string, unknown>[];
+  readonly versioned: boolean;
+}
+
 /** A resource type the local cloud does not serve, named once in a warning. */
 export interface UnsupportedResource {
   readonly stackName: string;
@@ -240,6 +303,9 @@ export interface CloudModel {
   readonly webSocketApis: readonly WebSocketApiModel[];
   readonly tables: readonly TableModel[];
   readonly secrets: readonly SecretModel[];
+  readonly queues: readonly QueueModel[];
+  readonly eventSourceMappings: readonly EventSourceMappingModel[];
+  readonly buckets: readonly BucketModel[];
   readonly buses: readonly EventBusModel[];
   readonly rules: readonly EventRuleModel[];
   readonly unsupported: readonly UnsupportedResource[];

@@ -97,6 +97,7 @@ const endpoints = {
   rest: cloud.restApis.map((a) => a.url),
   webSocket: cloud.webSocketApis.map((a) => a.url),
   aws: cloud.aws.url,
+  apiOrigins: cloud.apiOrigins,
   token,
   outputs: cloud.model.outputs,
 };

@@ -1,3 +1,5 @@
+import { logger } from './powertools';
+
 /** When this function instance loaded its code; a Lambda execution environment's age. */
 const instanceStartedAt = Date.now();
 
@@ -33,8 +35,9 @@ export interface ReadinessOptions {
 /**
  * Runs every probe in parallel, each under its own timeout, and reports `fail` if any
  * failed. A slow dependency costs at most `timeoutMs`, never the caller's whole budget.
- * Error text is the error's class and message only: health is public, so it carries no
- * stack, endpoint or credential detail.
+ * Health is public, so a failed check names only the kind of failure (`Timeout`,
+ * `ECONNREFUSED`, `ResourceNotFoundException`): messages carry addresses, table names and
+ * account ids. The whole error goes to the log instead.
  */
 export async function checkReadiness(probes: Readonly<Record<string, Probe>>, options: ReadinessOptions): Promise<HealthReport> {
   const now = options.now ?? performance.now.bind(performance);
@@ -46,15 +49,15 @@ export async function checkReadiness(probes: Readonly<Record<string, Probe>>, op
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           controller.abort();
-          reject(new Error(`timed out after ${options.timeoutMs} ms`));
+          reject(Object.assign(new Error(`timed out after ${options.timeoutMs} ms`), { name: 'Timeout' }));
         }, options.timeoutMs);
       });
       try {
         await Promise.race([probe(controller.signal), timeout]);
         return [name, { status: 'pass', latencyMs: Math.round(now() - started) }];
       } catch (error) {
-        const message = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
-        return [name, { status: 'fail', latencyMs: Math.round(now() - started), error: message.slice(0, 200) }];
+        logger.warn('readiness check failed', { check: name, error: error as Error });
+        return [name, { status: 'fail', latencyMs: Math.round(now() - started), error: failureKind(error) }];
       } finally {
         clearTimeout(timer);
       }
@@ -67,4 +70,12 @@ export async function checkReadiness(probes: Readonly<Record<string, Probe>>, op
     uptimeSeconds: Math.floor(options.uptimeSeconds),
     checks,
   };
+}
+
+/** `ECONNREFUSED` for a socket error, the class for an SDK error (`ResourceNotFoundException`), else `Error`. */
+function failureKind(error: unknown): string {
+  if (!(error instanceof Error)) return 'Error';
+  const code = (error as { code?: unknown }).code;
+  const kind = typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) ? code : error.name;
+  return /^[A-Za-z][A-Za-z0-9_.]{0,63}$/.test(kind) ? kind : 'Error';
 }

@@ -14,6 +14,10 @@ import type {
   RestResourceModel,
   SecretModel,
   TableModel,
+  QueueModel,
+  EventSourceMappingModel,
+  BucketModel,
+  BucketNotificationTarget,
   UnsupportedResource,
   WebSocketApiModel,
 } from '../model';
@@ -75,6 +79,9 @@ export function readAssembly(dir: string, options: ReadOptions): CloudModel {
     webSocketApis: [] as WebSocketApiModel[],
     tables: [] as TableModel[],
     secrets: [] as SecretModel[],
+    queues: [] as QueueModel[],
+    eventSourceMappings: [] as EventSourceMappingModel[],
+    buckets: [] as BucketModel[],
     buses: [] as EventBusModel[],
     rules: [] as EventRuleModel[],
     unsupported: [] as UnsupportedResource[],
@@ -83,10 +90,25 @@ export function readAssembly(dir: string, options: ReadOptions): CloudModel {
 
   for (const stack of stacks.values()) {
     const reader = new StackReader(dir, stack, scope);
+    const providers = customResourceProviders(stack.template);
     for (const [logicalId, resource] of Object.entries(stack.template.Resources ?? {})) {
       switch (resource.Type) {
         case 'AWS::Lambda::Function':
-          model.functions.push(reader.function(logicalId, resource));
+          // Functions behind custom resources do deploy-time work (bucket notifications, log
+          // retention) that the local cloud does itself from the template.
+          if (!providers.has(logicalId)) model.functions.push(reader.function(logicalId, resource));
+          break;
+        case 'AWS::SQS::Queue':
+          model.queues.push(reader.queue(logicalId, resource));
+          break;
+        case 'AWS::Lambda::EventSourceMapping':
+          model.eventSourceMappings.push(reader.eventSourceMapping(logicalId, resource));
+          break;
+        case 'AWS::S3::Bucket':
+          model.buckets.push(reader.bucket(logicalId, resource));
+          break;
+        case 'Custom::S3BucketNotifications':
+          reader.bucketNotifications(resource, model.buckets);
           break;
         case 'AWS::ApiGateway::RestApi':
           model.restApis.push(reader.restApi(logicalId, resource));
@@ -117,6 +139,18 @@ export function readAssembly(dir: string, options: ReadOptions): CloudModel {
     model.outputs[stack.stackName] = reader.outputs();
   }
   return model;
+}
+
+/** Functions named as the `ServiceToken` of a custom resource: CDK's deploy-time providers. */
+function customResourceProviders(template: Template): Set<string> {
+  const providers = new Set<string>();
+  for (const resource of Object.values(template.Resources ?? {})) {
+    if (!resource.Type.startsWith('Custom::') && resource.Type !== 'AWS::CloudFormation::CustomResource') continue;
+    const token = resource.Properties?.['ServiceToken'] as { 'Fn::GetAtt'?: unknown[] } | undefined;
+    const target = token?.['Fn::GetAtt']?.[0];
+    if (typeof target === 'string') providers.add(target);
+  }
+  return providers;
 }
 
 /** Reads the resources of one stack. */
@@ -441,6 +475,78 @@ class StackReader {
     };
   }
 
+  queue(logicalId: string, resource: Resource): QueueModel {
+    const p = (this.resolve(resource.Properties ?? {}) ?? {}) as Record<string, any>;
+    const identity = this.id(logicalId);
+    const redrive = typeof p['RedrivePolicy'] === 'string' ? JSON.parse(p['RedrivePolicy']) : p['RedrivePolicy'];
+    const flag = (v: unknown) => v === true || v === 'true';
+    return {
+      logicalId,
+      stackName: this.stack.stackName,
+      name: identity.attributes['QueueName']!,
+      arn: identity.attributes['Arn']!,
+      url: identity.ref,
+      fifo: flag(p['FifoQueue']),
+      contentBasedDeduplication: flag(p['ContentBasedDeduplication']),
+      visibilityTimeoutSeconds: Number(p['VisibilityTimeout'] ?? 30),
+      messageRetentionSeconds: Number(p['MessageRetentionPeriod'] ?? 345_600),
+      delaySeconds: Number(p['DelaySeconds'] ?? 0),
+      receiveWaitTimeSeconds: Number(p['ReceiveMessageWaitTimeSeconds'] ?? 0),
+      ...(redrive?.deadLetterTargetArn ? { redrive: { deadLetterArn: String(redrive.deadLetterTargetArn), maxReceiveCount: Number(redrive.maxReceiveCount) } } : {}),
+      ...(typeof p['DeduplicationScope'] === 'string' ? { deduplicationScope: p['DeduplicationScope'] } : {}),
+      ...(typeof p['FifoThroughputLimit'] === 'string' ? { fifoThroughputLimit: p['FifoThroughputLimit'] } : {}),
+    };
+  }
+
+  eventSourceMapping(logicalId: string, resource: Resource): EventSourceMappingModel {
+    const p = (this.resolve(resource.Properties ?? {}) ?? {}) as Record<string, any>;
+    const functionName = String(p['FunctionName']);
+    const { region, account } = this.scope.env;
+    return {
+      logicalId,
+      functionArn: functionName.startsWith('arn:') ? functionName : `arn:aws:lambda:${region}:${account}:function:${functionName}`,
+      eventSourceArn: String(p['EventSourceArn']),
+      batchSize: Number(p['BatchSize'] ?? 10),
+      maximumBatchingWindowSeconds: Number(p['MaximumBatchingWindowInSeconds'] ?? 0),
+      reportBatchItemFailures: ((p['FunctionResponseTypes'] ?? []) as string[]).includes('ReportBatchItemFailures'),
+      ...(p['ScalingConfig']?.['MaximumConcurrency'] !== undefined ? { maximumConcurrency: Number(p['ScalingConfig']['MaximumConcurrency']) } : {}),
+      enabled: p['Enabled'] !== false,
+      filterPatterns: ((p['FilterCriteria']?.['Filters'] ?? []) as { Pattern?: string }[]).map((f) => JSON.parse(f.Pattern ?? '{}')),
+    };
+  }
+
+  bucket(logicalId: string, resource: Resource): BucketModel {
+    const p = (this.resolve(resource.Properties ?? {}) ?? {}) as Record<string, any>;
+    const identity = this.id(logicalId);
+    const notifications = (p['NotificationConfiguration'] ?? {}) as Record<string, any>;
+    return {
+      logicalId,
+      stackName: this.stack.stackName,
+      name: identity.ref,
+      arn: identity.attributes['Arn']!,
+      eventBridgeEnabled: notifications['EventBridgeConfiguration']?.['EventBridgeEnabled'] === true,
+      lambdaNotifications: notificationTargets(notifications['LambdaConfigurations'], 'Function'),
+      queueNotifications: notificationTargets(notifications['QueueConfigurations'], 'Queue'),
+      corsRules: p['CorsConfiguration']?.['CorsRules'] ?? [],
+      versioned: p['VersioningConfiguration']?.['Status'] === 'Enabled',
+    };
+  }
+
+  /** CDK configures notifications through a custom resource; its settings land on the bucket they name. */
+  bucketNotifications(resource: Resource, buckets: BucketModel[]): void {
+    const p = (this.resolve(resource.Properties ?? {}) ?? {}) as Record<string, any>;
+    const index = buckets.findIndex((b) => b.name === p['BucketName']);
+    if (index === -1) return;
+    const configuration = (p['NotificationConfiguration'] ?? {}) as Record<string, any>;
+    const bucket = buckets[index]!;
+    buckets[index] = {
+      ...bucket,
+      eventBridgeEnabled: bucket.eventBridgeEnabled || configuration['EventBridgeConfiguration'] !== undefined,
+      lambdaNotifications: [...bucket.lambdaNotifications, ...notificationTargets(configuration['LambdaFunctionConfigurations'], 'LambdaFunction')],
+      queueNotifications: [...bucket.queueNotifications, ...notificationTargets(configuration['QueueConfigurations'], 'Queue')],
+    };
+  }
+
   outputs(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [name, output] of Object.entries(this.stack.template.Outputs ?? {})) {
@@ -452,6 +558,22 @@ class StackReader {
     }
     return out;
   }
+}
+
+/** S3 notification configurations (`QueueConfigurations`, `LambdaConfigurations`...) as targets. */
+function notificationTargets(configurations: unknown, arnKey: 'Queue' | 'Function' | 'LambdaFunction'): BucketNotificationTarget[] {
+  return ((configurations ?? []) as Record<string, any>[]).map((c) => {
+    const rules = ((c['Filter']?.['S3Key']?.['Rules'] ?? c['Filter']?.['Key']?.['FilterRules'] ?? []) as { Name: string; Value: string }[]);
+    const rule = (name: string) => rules.find((r) => r.Name.toLowerCase() === name)?.Value;
+    const prefix = rule('prefix');
+    const suffix = rule('suffix');
+    return {
+      arn: String(c[`${arnKey}Arn`] ?? c['Arn']),
+      events: c['Events'] ? (c['Events'] as string[]) : [String(c['Event'])],
+      ...(prefix ? { prefix } : {}),
+      ...(suffix ? { suffix } : {}),
+    };
+  });
 }
 
 /** `'application/json'` → `application/json`: API Gateway writes static mapping values in single quotes. */

@@ -103,7 +103,9 @@ async function route(req: IncomingMessage, res: ServerResponse, options: AwsEndp
 
   const target = headerOf(req, 'x-amz-target');
   const [prefix, operation] = target ? target.split('.', 2) : [];
-  const service = (prefix && TARGET_PREFIXES[prefix]) ?? signingService(req) ?? 'unknown';
+  // S3 is the service a request belongs to when nothing names another: a browser's presigned
+  // POST carries its credential in the form body, and a plain GET of a public URL carries none.
+  const service = (prefix && TARGET_PREFIXES[prefix]) ?? signingService(req) ?? 's3';
 
   if (service === 'lambda' && options.lambda) {
     const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
@@ -112,7 +114,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: AwsEndp
     return invokeFunction(decodeURIComponent(match[1]!), req, res, options.lambda);
   }
 
-  options.counter.add(service, operation ?? `${req.method} ${url.pathname.split('/').length > 2 ? 'object' : 'bucket'}`);
+  options.counter.add(service, operation ?? restOperation(service, req.method ?? 'GET', url));
 
   const upstream = options.upstreams?.[service];
   if (upstream) return proxy(req, res, upstream);
@@ -124,6 +126,30 @@ async function route(req: IncomingMessage, res: ServerResponse, options: AwsEndp
     return jsonReply(res, answer.status, answer.body, req.headers['content-type']);
   }
   jsonReply(res, 400, { __type: 'UnknownOperationException', message: `${service}${operation ? `.${operation}` : ''} is not served by the local cloud` });
+}
+
+/**
+ * The operation of a REST-style call (S3): its method and the shape of its path and query,
+ * close to the S3 API's names.
+ */
+function restOperation(service: string, method: string, url: URL): string {
+  if (service !== 's3') return `${method} ${url.pathname}`;
+  const isObject = url.pathname.split('/').filter(Boolean).length > 1;
+  const q = url.searchParams;
+  if (q.has('uploads')) return method === 'POST' ? 'CreateMultipartUpload' : 'ListMultipartUploads';
+  if (q.has('uploadId')) {
+    if (method === 'PUT') return q.has('partNumber') ? 'UploadPart' : 'UploadPartCopy';
+    if (method === 'POST') return 'CompleteMultipartUpload';
+    if (method === 'DELETE') return 'AbortMultipartUpload';
+    return 'ListParts';
+  }
+  if (!isObject) {
+    if (method === 'GET') return q.has('list-type') ? 'ListObjectsV2' : 'ListObjects';
+    if (method === 'POST') return q.has('delete') ? 'DeleteObjects' : 'PostObject';
+    if (method === 'HEAD') return 'HeadBucket';
+    return method === 'PUT' ? 'CreateBucket' : 'DeleteBucket';
+  }
+  return { GET: 'GetObject', PUT: 'PutObject', HEAD: 'HeadObject', DELETE: 'DeleteObject', POST: 'PostObject' }[method] ?? method;
 }
 
 /** The service name in `Authorization: AWS4-HMAC-SHA256 Credential=AKID/date/region/<service>/aws4_request`. */
@@ -172,7 +198,9 @@ function jsonReply(res: ServerResponse, status: number, body: unknown, contentTy
 function proxy(req: IncomingMessage, res: ServerResponse, upstream: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const target = new URL(req.url ?? '/', upstream);
-    const forward = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
+    // The Host header is passed on as the client sent it: a SigV4 signature (an S3 presigned
+    // URL's, say) covers it, and the upstream must see what was signed.
+    const forward = httpRequest(target, { method: req.method, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
       answer.on('end', resolve);

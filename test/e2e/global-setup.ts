@@ -40,7 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
 
   const outdir = mkdtempSync(join(tmpdir(), 'switchyard-e2e-'));
-  const { app } = buildApp(new App({ outdir, context: { ...cdkContext, stage } }));
+  const { app } = buildApp(new App({ outdir, context: { ...cdkContext, stage, 'aws:cdk:enable-path-metadata': true } }));
   app.synth();
   const cloud = await LocalCloud.start({
     assemblyDir: outdir,

@@ -108,4 +108,30 @@ describe('readAssembly', () => {
     expect(outputs['SocketCallback']).toBe('http://127.0.0.1:3001/live');
     expect(apiIds.rest).toMatch(/^[a-z0-9]{10}$/);
   });
+
+  it('reads queues with their FIFO settings and redrive policy, and the event source mapping', () => {
+    // Prepare
+    const work = model.queues.find((q) => q.logicalId.startsWith('Work') && !q.logicalId.startsWith('WorkDlq'))!;
+    const dlq = model.queues.find((q) => q.logicalId.startsWith('WorkDlq'))!;
+    const mapping = model.eventSourceMappings[0]!;
+
+    // Assess
+    expect(work).toMatchObject({ fifo: true, visibilityTimeoutSeconds: 30, redrive: { deadLetterArn: dlq.arn, maxReceiveCount: 3 } });
+    expect(work.name.endsWith('.fifo')).toBe(true);
+    expect(work.url).toBe(`http://127.0.0.1:4566/111122223333/${work.name}`);
+    expect(mapping).toMatchObject({ functionArn: fnNamed('Echo').arn, eventSourceArn: work.arn, batchSize: 5, reportBatchItemFailures: true, maximumConcurrency: 2, enabled: true });
+  });
+
+  it('reads bucket notifications that CDK configures through a custom resource, and skips its provider function', () => {
+    // Prepare
+    const bucket = model.buckets[0]!;
+    const uploads = model.queues.find((q) => q.logicalId.startsWith('Uploads'))!;
+
+    // Assess
+    expect(bucket.eventBridgeEnabled).toBe(true);
+    expect(bucket.queueNotifications).toEqual([{ arn: uploads.arn, events: ['s3:ObjectCreated:*'], prefix: 'incoming/', suffix: '.png' }]);
+    expect(bucket.lambdaNotifications).toEqual([{ arn: fnNamed('Echo').arn, events: ['s3:ObjectRemoved:*'] }]);
+    expect(model.functions.map((f) => f.logicalId).some((id) => id.startsWith('BucketNotificationsHandler'))).toBe(false);
+    expect(model.functions.every((f) => f.unresolved.every((u) => u.name !== '(code)'))).toBe(true);
+  });
 });
