@@ -45,7 +45,7 @@ interface Closable {
  */
 export class LocalCloud {
   private constructor(
-    readonly model: CloudModel,
+    private current: CloudModel,
     readonly aws: AwsEndpoint,
     readonly restApis: readonly Endpoint[],
     readonly webSocketApis: readonly (Endpoint & { readonly callbackUrl: string })[],
@@ -57,7 +57,34 @@ export class LocalCloud {
     private readonly dynamoDb: DynamoDbLocal,
     /** `host:port` of each API's gateway, by API id. */
     readonly apiOrigins: Readonly<Record<string, string>>,
+    private readonly reread: () => CloudModel,
   ) {}
+
+  /**
+   * Picks up a new synthesis of the same app: functions whose bundle or environment changed
+   * start cold on their next call (the others stay warm), new tables are created, and state is
+   * kept. Changes to routes, rules or queues need a restart; they are reported, not applied.
+   * @returns the functions reloaded, and what needs a restart
+   */
+  async reload(): Promise<{ reloaded: string[]; needsRestart: string[] }> {
+    const next = this.reread();
+    const before = new Map(this.model.functions.map((f) => [f.functionName, f]));
+    const changed = next.functions.filter((f) => {
+      const old = before.get(f.functionName);
+      return !old || old.codeDir !== f.codeDir || JSON.stringify(old.environment) !== JSON.stringify(f.environment);
+    });
+    await this.runtime.reload(changed);
+    await provisionTables(this.dynamoDb.client, next.tables);
+    const shape = (m: CloudModel) => JSON.stringify([m.restApis, m.webSocketApis, m.rules, m.queues, m.eventSourceMappings, m.buckets]);
+    const needsRestart = shape(next) === shape(this.model) ? [] : ['routes, rules, queues or buckets changed'];
+    this.current = next;
+    return { reloaded: changed.map((f) => f.functionName), needsRestart };
+  }
+
+  /** What the cloud serves, as last read from the assembly. */
+  get model(): CloudModel {
+    return this.current;
+  }
 
   /** Environment variables that point an AWS SDK or CLI at this cloud. */
   get clientEnvironment(): Record<string, string> {
@@ -84,17 +111,18 @@ export class LocalCloud {
       apiPorts.set(api.apiId, port);
       if (next) next = port + 1;
     }
-    const model = readAssembly(options.assemblyDir, {
+    const readOptions = {
       env,
       endpoints: {
         sqs: awsUrl,
-        api: (apiId, protocol) => {
+        api: (apiId: string, protocol: 'https' | 'wss') => {
           const port = apiPorts.get(apiId);
           if (!port) return undefined;
           return `${protocol === 'wss' ? 'ws' : 'http'}://127.0.0.1:${port}`;
         },
       },
-    });
+    };
+    const model = readAssembly(options.assemblyDir, readOptions);
     for (const resource of model.unsupported) warn(`not served locally: ${resource.type} ${resource.stackName}/${resource.logicalId}`);
     for (const fn of model.functions) {
       for (const variable of fn.unresolved) warn(`${fn.functionName}: ${variable.name} has no local value: ${variable.reason}`);
@@ -169,7 +197,8 @@ export class LocalCloud {
         webSocketApis.push({ name: api.name, url: gateway.url, callbackUrl: gateway.callbackUrl });
       }
       const apiOrigins = Object.fromEntries([...apiPorts].map(([apiId, port]) => [apiId, `127.0.0.1:${port}`]));
-      return new LocalCloud(model, aws, restApis, webSocketApis, counter, runtime, secrets, events, closables, dynamoDb, apiOrigins);
+      const reread = () => readAssembly(options.assemblyDir, readOptions);
+      return new LocalCloud(model, aws, restApis, webSocketApis, counter, runtime, secrets, events, closables, dynamoDb, apiOrigins, reread);
     } catch (error) {
       await Promise.allSettled([...closables].reverse().map((c) => c.close()));
       throw error;

@@ -4,7 +4,7 @@
  * state under `.local/` between runs (`--fresh` starts empty), and stops everything on Ctrl-C.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mintDevelopmentToken } from '#shared/auth/jwt';
@@ -20,6 +20,7 @@ const { values: args } = parseArgs({
     stage: { type: 'string', default: 'dev' },
     fresh: { type: 'boolean', default: false },
     'no-synth': { type: 'boolean', default: false },
+    'no-watch': { type: 'boolean', default: false },
     'aws-port': { type: 'string', default: '4566' },
     'api-port': { type: 'string', default: '3000' },
     level: { type: 'string', default: 'DEBUG' },
@@ -37,6 +38,7 @@ Options:
   --stage <name>     stage from cdk.json (default dev; its auth mode must be "secret")
   --fresh            start with empty tables and new secrets
   --no-synth         serve the existing .local/cdk.out without synthesizing
+  --no-watch         do not resynthesize and reload when code changes
   --aws-port <n>     the AWS endpoint's port (default 4566)
   --api-port <n>     first API port (default 3000; one port per API)
   --level <level>    least log level shown: DEBUG, INFO, WARN, ERROR (default DEBUG)
@@ -56,17 +58,22 @@ function say(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-if (!args['no-synth']) {
-  say(`Synthesizing stage ${stage}...`);
+/** `cdk synth` of the stage into `.local/cdk.out`; the output only when it fails. */
+function synthesize(): boolean {
   const synth = spawnSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '-q', '-c', `stage=${stage}`, '--output', assemblyDir], {
     cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true' },
   });
-  if (synth.status !== 0) {
-    process.stderr.write(`${synth.stdout}${synth.stderr}`);
+  if (synth.status !== 0) process.stderr.write(`${synth.stdout}${synth.stderr}`);
+  return synth.status === 0;
+}
+
+if (!args['no-synth']) {
+  say(`Synthesizing stage ${stage}...`);
+  if (!synthesize()) {
     say('Synthesis failed; nothing was started.');
-    process.exit(synth.status ?? 1);
+    process.exit(1);
   }
 }
 if (args.fresh) rmSync(stateDir, { recursive: true, force: true });
@@ -126,6 +133,8 @@ process.stdout.write(
   ].join('\n'),
 );
 
+if (!args['no-watch']) watchSources();
+
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -158,4 +167,43 @@ async function developmentToken(local: LocalCloud): Promise<string | undefined> 
     scopes,
     expiresInSeconds: 12 * 3600,
   });
+}
+
+/**
+ * Resynthesizes when code under `functions/`, `shared/` or `lib/` changes, then reloads only the
+ * functions whose bundle or environment changed; state and warm functions are kept. A burst of
+ * saves makes one synthesis.
+ */
+function watchSources(): void {
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let again = false;
+  const rebuild = async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    say('Change seen: synthesizing...');
+    const startedAt = performance.now();
+    if (synthesize()) {
+      const { reloaded, needsRestart } = await cloud.reload();
+      const names = reloaded.map(shortName).join(', ') || 'none';
+      say(`Reloaded in ${((performance.now() - startedAt) / 1000).toFixed(1)} s: ${names}${needsRestart.length ? ` (restart to apply: ${needsRestart.join('; ')})` : ''}`);
+    } else {
+      say('Synthesis failed; still serving the previous build.');
+    }
+    running = false;
+    if (again) {
+      again = false;
+      void rebuild();
+    }
+  };
+  for (const dir of ['functions', 'shared', 'lib']) {
+    watch(join(ROOT, dir), { recursive: true }, (_event, file) => {
+      if (!file || !/\.(ts|mjs|js|json)$/.test(file)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => void rebuild(), 300);
+    });
+  }
 }

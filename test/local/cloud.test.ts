@@ -1,0 +1,66 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalCloud } from '../../local/cloud';
+import { basicApp } from './fixtures/apps/basic-app';
+
+let cloud: LocalCloud;
+let assemblyDir: string;
+const warnings: string[] = [];
+
+beforeAll(async () => {
+  assemblyDir = mkdtempSync(join(tmpdir(), 'local-cloud-'));
+  basicApp(assemblyDir).synth();
+  cloud = await LocalCloud.start({ assemblyDir, onWarning: (message) => warnings.push(message) });
+}, 120_000);
+
+afterAll(async () => {
+  await cloud?.stop();
+});
+
+describe('LocalCloud on a fixture app', () => {
+  it('names once what it does not serve and the variables it cannot resolve, and serves the rest', () => {
+    expect(warnings.filter((w) => w.includes('AWS::Kinesis::Stream'))).toHaveLength(1);
+    expect(warnings.some((w) => w.includes('FROM_PARAMETER') && w.includes('NeedsParameter'))).toBe(true);
+    expect(cloud.restApis).toHaveLength(1);
+    expect(cloud.webSocketApis[0]!.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/live$/);
+  });
+
+  it('provisions the tables and counts the AWS calls it serves', async () => {
+    // Prepare
+    const client = new DynamoDBClient({ endpoint: cloud.aws.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    cloud.counter.reset();
+
+    // Act
+    const tables = await client.send(new ListTablesCommand({}));
+
+    // Assess
+    expect(tables.TableNames).toContain(cloud.model.tables[0]!.name);
+    expect(cloud.counter.snapshot()).toEqual({ dynamodb: { ListTables: 1 } });
+    client.destroy();
+  });
+
+  it('answers a route whose function cannot run (unresolved variable) with a 5xx, not a hang', async () => {
+    const response = await fetch(`${cloud.restApis[0]!.url}files/a/b`);
+    expect(response.status).toBeGreaterThanOrEqual(500);
+  });
+
+  it('reloads only the functions whose bundle or environment changed, keeping the others warm', async () => {
+    // Prepare: a warm environment for both functions.
+    const echo = cloud.model.functions.find((f) => f.logicalId.startsWith('Echo'))!;
+    await cloud.runtime.invoke(echo.functionName, {});
+    basicApp(assemblyDir, { greeting: 'hello again' }).synth();
+
+    // Act
+    const { reloaded, needsRestart } = await cloud.reload();
+    const after = await cloud.runtime.invoke(echo.functionName, {});
+
+    // Assess
+    expect(reloaded).toEqual([echo.functionName]);
+    expect(needsRestart).toEqual([]);
+    expect(after.initDurationMs).toBeGreaterThan(0);
+    expect(cloud.model.functions.find((f) => f.functionName === echo.functionName)!.environment['GREETING']).toBe('hello again');
+  });
+});
