@@ -81,6 +81,11 @@ export class LocalCloud {
     return { reloaded: changed.map((f) => f.functionName), needsRestart };
   }
 
+  /** Processes the cloud runs besides this one (DynamoDB Local), for resource accounting. */
+  get childPids(): number[] {
+    return this.dynamoDb.pid ? [this.dynamoDb.pid] : [];
+  }
+
   /** What the cloud serves, as last read from the assembly. */
   get model(): CloudModel {
     return this.current;

@@ -4,7 +4,7 @@
  * state under `.local/` between runs (`--fresh` starts empty), and stops everything on Ctrl-C.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mintDevelopmentToken } from '#shared/auth/jwt';
@@ -20,6 +20,7 @@ const { values: args } = parseArgs({
     stage: { type: 'string', default: 'dev' },
     fresh: { type: 'boolean', default: false },
     'no-synth': { type: 'boolean', default: false },
+    synth: { type: 'boolean', default: false },
     'no-watch': { type: 'boolean', default: false },
     'aws-port': { type: 'string', default: '4566' },
     'api-port': { type: 'string', default: '3000' },
@@ -37,6 +38,7 @@ Runs the whole Switchyard stack on this machine (DynamoDB Local needs Java 17+).
 Options:
   --stage <name>     stage from cdk.json (default dev; its auth mode must be "secret")
   --fresh            start with empty tables and new secrets
+  --synth            synthesize even when no source changed since the last run
   --no-synth         serve the existing .local/cdk.out without synthesizing
   --no-watch         do not resynthesize and reload when code changes
   --aws-port <n>     the AWS endpoint's port (default 4566)
@@ -58,6 +60,22 @@ function say(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
+/**
+ * Whether `.local/cdk.out` is older than any source it was made from, or of another stage.
+ * An unchanged app starts without a synthesis, in a few seconds.
+ */
+function synthesisIsStale(): boolean {
+  const manifest = join(assemblyDir, 'manifest.json');
+  if (!existsSync(manifest) || !existsSync(join(assemblyDir, `switchyard-${stage}-service.template.json`))) return true;
+  const builtAt = statSync(manifest).mtimeMs;
+  const newer = (path: string): boolean => {
+    const stat = statSync(path);
+    if (stat.isDirectory()) return readdirSync(path).some((entry) => newer(join(path, entry)));
+    return stat.mtimeMs > builtAt;
+  };
+  return ['bin', 'lib', 'functions', 'shared', 'cdk.json', 'package-lock.json'].some((entry) => existsSync(join(ROOT, entry)) && newer(join(ROOT, entry)));
+}
+
 /** `cdk synth` of the stage into `.local/cdk.out`; the output only when it fails. */
 function synthesize(): boolean {
   const synth = spawnSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '-q', '-c', `stage=${stage}`, '--output', assemblyDir], {
@@ -69,7 +87,7 @@ function synthesize(): boolean {
   return synth.status === 0;
 }
 
-if (!args['no-synth']) {
+if (!args['no-synth'] && (args.synth || synthesisIsStale())) {
   say(`Synthesizing stage ${stage}...`);
   if (!synthesize()) {
     say('Synthesis failed; nothing was started.');

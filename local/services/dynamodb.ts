@@ -15,6 +15,8 @@ import { waitFor } from '../net';
 
 export interface DynamoDbLocal {
   readonly endpoint: string;
+  /** The Java process, for resource accounting. */
+  readonly pid: number | undefined;
   readonly client: DynamoDBClient;
   stop(): Promise<void>;
 }
@@ -57,6 +59,7 @@ export async function startDynamoDb(options: { port: number; dataDir?: string; o
 
   return {
     endpoint,
+    pid: child.pid,
     client,
     stop: () =>
       new Promise<void>((resolve) => {
