@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readAssembly } from './assembly/read';
@@ -10,6 +11,7 @@ import { LambdaRuntime, type FunctionLogLine } from './runtime/lambda';
 import { provisionTables, startDynamoDb, type DynamoDbLocal } from './services/dynamodb';
 import { EventBridgeService } from './services/eventbridge/service';
 import { SecretsService } from './services/secrets';
+import { startEventSourceMappings, startSqs } from './services/sqs/index';
 
 /** Credentials every local client signs with; nothing checks them but the S3 emulator. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'LOCALCLOUDACCESSKEY', secretAccessKey: 'local-cloud-secret-access-key' } as const;
@@ -139,6 +141,9 @@ export class LocalCloud {
       closables.push({ close: () => dynamoDb.stop() });
       await provisionTables(dynamoDb.client, model.tables);
 
+      const sqsService = await startSqs({ queues: model.queues, env, onWarning: warn });
+      closables.push({ close: () => sqsService.stop() });
+
       const secrets = new SecretsService(model.secrets, options.stateDir ? join(options.stateDir, 'secrets.json') : undefined);
       const counter = new CallCounter();
       const runtime = new LambdaRuntime(model.functions, {
@@ -148,7 +153,8 @@ export class LocalCloud {
       });
       closables.push(runtime);
 
-      const sqs = new SQSClient({ endpoint: awsUrl, region: env.region, credentials: LOCAL_CREDENTIALS });
+      // EventBridge's deliveries are the platform's, not the app's calls: straight to SQS.
+      const sqs = new SQSClient({ endpoint: sqsService.endpoint, region: env.region, credentials: LOCAL_CREDENTIALS });
       const events = new EventBridgeService({
         buses: model.buses,
         rules: model.rules,
@@ -163,7 +169,13 @@ export class LocalCloud {
           sqs: async (queueArn, body, { messageGroupId }) => {
             const queueName = queueArn.split(':').pop()!;
             await sqs.send(
-              new SendMessageCommand({ QueueUrl: `${awsUrl}/${env.account}/${queueName}`, MessageBody: body, ...(messageGroupId ? { MessageGroupId: messageGroupId } : {}) }),
+              new SendMessageCommand({
+                QueueUrl: `${sqsService.endpoint}/${env.account}/${queueName}`,
+                MessageBody: body,
+                ...(messageGroupId ? { MessageGroupId: messageGroupId } : {}),
+                // EventBridge deduplicates FIFO deliveries by event; the body carries the event id.
+                ...(queueName.endsWith('.fifo') ? { MessageDeduplicationId: createHash('sha256').update(body).digest('hex') } : {}),
+              }),
             );
           },
         },
@@ -174,11 +186,22 @@ export class LocalCloud {
       const aws = await startAwsEndpoint({
         port: awsPort,
         counter,
-        upstreams: { dynamodb: dynamoDb.endpoint },
+        upstreams: { dynamodb: dynamoDb.endpoint, sqs: sqsService.endpoint },
         services: { secretsmanager: secrets, events },
         lambda: runtime,
       });
       closables.push(aws);
+
+      // Pollers talk to SQS directly: their receives are the platform's, not the app's calls.
+      const mappings = startEventSourceMappings({
+        mappings: model.eventSourceMappings,
+        queues: model.queues,
+        invoker: runtime,
+        endpoint: sqsService.endpoint,
+        env,
+        onError: warn,
+      });
+      closables.push({ close: () => mappings.stop() });
 
       const restApis: Endpoint[] = [];
       for (const api of model.restApis) {

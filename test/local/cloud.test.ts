@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCloud } from '../../local/cloud';
 import { basicApp } from './fixtures/apps/basic-app';
@@ -62,5 +63,27 @@ describe('LocalCloud on a fixture app', () => {
     expect(needsRestart).toEqual([]);
     expect(after.initDurationMs).toBeGreaterThan(0);
     expect(cloud.model.functions.find((f) => f.functionName === echo.functionName)!.environment['GREETING']).toBe('hello again');
+  });
+
+  it('delivers a message sent to a mapped queue to its function, which consumes it', async () => {
+    // Prepare
+    const queue = cloud.model.queues.find((q) => q.logicalId.startsWith('Work') && !q.logicalId.startsWith('WorkDlq'))!;
+    const sqs = new SQSClient({ endpoint: cloud.aws.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    cloud.counter.reset();
+
+    // Act
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: '{"n":1}', MessageGroupId: 'g1', MessageDeduplicationId: 'd1' }));
+
+    // Assess: the mapping receives it, the function succeeds, the message is deleted.
+    const deadline = Date.now() + 15_000;
+    let left = 1;
+    while (left > 0 && Date.now() < deadline) {
+      const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      left = Number(attributes.Attributes?.['ApproximateNumberOfMessages']) + Number(attributes.Attributes?.['ApproximateNumberOfMessagesNotVisible']);
+      if (left > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(left).toBe(0);
+    expect(cloud.counter.total('sqs', 'SendMessage')).toBe(1);
+    sqs.destroy();
   });
 });
