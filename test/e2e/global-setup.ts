@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -17,25 +18,15 @@ const ROOT = join(import.meta.dirname, '..', '..');
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const target = process.env['E2E_TARGET'] ?? 'local';
+  if (!['local', 'localstack', 'aws'].includes(target)) throw new Error(`E2E_TARGET must be local, localstack or aws, not ${target}`);
   const cdkContext = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
   const stage = process.env['E2E_STAGE'] ?? 'dev';
   const config = loadStageConfig(cdkContext['stages'], stage);
   if (config.auth.mode !== 'secret') throw new Error(`the e2e suite mints its own tokens: stage ${stage} must use auth mode "secret"`);
-  const claims = config.auth.claims;
+  const { claims } = config.auth;
 
   if (target !== 'local') {
-    const need = (name: string) => {
-      const value = process.env[name];
-      if (!value) throw new Error(`E2E_TARGET=${target} needs ${name}`);
-      return value;
-    };
-    project.provide('e2eTarget', {
-      name: target as ProvidedTarget['name'],
-      restUrl: need('E2E_REST_URL').replace(/\/?$/, '/'),
-      webSocketUrl: need('E2E_WS_URL'),
-      ...(process.env['E2E_AWS_ENDPOINT'] ? { awsEndpoint: process.env['E2E_AWS_ENDPOINT'] } : {}),
-      signing: { secret: need('E2E_JWT_SECRET'), issuer: config.auth.issuer, audience: config.auth.audience, claims },
-    });
+    project.provide('e2eTarget', await deployedTarget(target as 'localstack' | 'aws', stage, config.auth, claims));
     return async () => undefined;
   }
 
@@ -61,5 +52,42 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     await cloud.stop();
     rmSync(outdir, { recursive: true, force: true });
+  };
+}
+
+/**
+ * A deployed stack's endpoints, from the outputs file `cdk deploy --outputs-file` wrote
+ * (`npm run localstack:deploy` writes `.local/localstack-outputs.json`), each overridable by
+ * `E2E_REST_URL`, `E2E_WS_URL` and `E2E_JWT_SECRET`. The signing secret is read from Secrets
+ * Manager, so the suite mints tokens the deployed authorizers accept.
+ */
+async function deployedTarget(
+  target: 'localstack' | 'aws',
+  stage: string,
+  auth: { issuer: string; audience: string },
+  claims: ProvidedTarget['signing']['claims'],
+): Promise<ProvidedTarget> {
+  const file = process.env['E2E_OUTPUTS_FILE'] ?? join(ROOT, '.local', `${target}-outputs.json`);
+  const outputs = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>) : {};
+  const service = outputs[`switchyard-${stage}-service`] ?? {};
+  const data = outputs[`switchyard-${stage}-data`] ?? {};
+  const need = (value: string | undefined, what: string) => {
+    if (!value) throw new Error(`E2E_TARGET=${target}: no ${what} (deploy with --outputs-file ${file}, or set it in the environment)`);
+    return value;
+  };
+  const awsEndpoint = target === 'localstack' ? (process.env['E2E_AWS_ENDPOINT'] ?? 'http://localhost:4566') : process.env['E2E_AWS_ENDPOINT'];
+  let secret = process.env['E2E_JWT_SECRET'];
+  if (!secret) {
+    const client = new SecretsManagerClient({ ...(awsEndpoint ? { endpoint: awsEndpoint } : {}) });
+    const answer = await client.send(new GetSecretValueCommand({ SecretId: need(data['JwtSecretArn'], 'JwtSecretArn output') }));
+    secret = need(answer.SecretString, 'signing secret value');
+    client.destroy();
+  }
+  return {
+    name: target,
+    restUrl: need(process.env['E2E_REST_URL'] ?? service['RestApiUrl'], 'RestApiUrl output').replace(/\/?$/, '/'),
+    webSocketUrl: need(process.env['E2E_WS_URL'] ?? service['WebSocketUrl'], 'WebSocketUrl output'),
+    ...(awsEndpoint ? { awsEndpoint } : {}),
+    signing: { secret, issuer: auth.issuer, audience: auth.audience, claims },
   };
 }
