@@ -10,6 +10,7 @@ import { freePort } from './net';
 import { LambdaRuntime, type FunctionLogLine } from './runtime/lambda';
 import { provisionTables, startDynamoDb, type DynamoDbLocal } from './services/dynamodb';
 import { EventBridgeService } from './services/eventbridge/service';
+import { startS3 } from './services/s3/index';
 import { SecretsService } from './services/secrets';
 import { startEventSourceMappings, startSqs } from './services/sqs/index';
 
@@ -183,10 +184,35 @@ export class LocalCloud {
       events.start();
       closables.push({ close: async () => events.stop() });
 
+      const s3 = await startS3({
+        buckets: model.buckets,
+        env,
+        credentials: LOCAL_CREDENTIALS,
+        log: warn,
+        ...(options.stateDir ? { dataDir: join(options.stateDir, 's3') } : {}),
+        notify: {
+          eventBridge: async (entry) => {
+            const answer = await events.handle('PutEvents', {
+              Entries: [{ Source: entry.source, DetailType: entry.detailType, Detail: JSON.stringify(entry.detail), Resources: entry.resources, Time: entry.time.toISOString() }],
+            });
+            if (answer.status !== 200 || (answer.body as { FailedEntryCount?: number }).FailedEntryCount) throw new Error(`PutEvents refused: ${JSON.stringify(answer.body)}`);
+          },
+          // S3 invokes Lambda asynchronously, like EventBridge.
+          lambda: async (functionArn, event) => {
+            if (!runtime.find(functionArn)) throw new Error(`ResourceNotFoundException: ${functionArn}`);
+            void invokeAsync(runtime, functionArn, event, warn);
+          },
+          sqs: async (queueArn, body) => {
+            await sqs.send(new SendMessageCommand({ QueueUrl: `${sqsService.endpoint}/${env.account}/${queueArn.split(':').pop()}`, MessageBody: body }));
+          },
+        },
+      });
+      closables.push({ close: () => s3.stop() });
+
       const aws = await startAwsEndpoint({
         port: awsPort,
         counter,
-        upstreams: { dynamodb: dynamoDb.endpoint, sqs: sqsService.endpoint },
+        upstreams: { dynamodb: dynamoDb.endpoint, sqs: sqsService.endpoint, s3: s3.endpoint },
         services: { secretsmanager: secrets, events },
         lambda: runtime,
       });

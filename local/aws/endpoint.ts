@@ -197,10 +197,10 @@ function jsonReply(res: ServerResponse, status: number, body: unknown, contentTy
 
 function proxy(req: IncomingMessage, res: ServerResponse, upstream: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const target = new URL(req.url ?? '/', upstream);
-    // The Host header is passed on as the client sent it: a SigV4 signature (an S3 presigned
-    // URL's, say) covers it, and the upstream must see what was signed.
-    const forward = httpRequest(target, { method: req.method, headers: req.headers }, (answer) => {
+    const target = new URL(upstream);
+    // The path goes on exactly as sent (a URL object would fold `a/../b` in an S3 key), and so
+    // does the Host header: a SigV4 signature (an S3 presigned URL's, say) covers both.
+    const forward = httpRequest({ hostname: target.hostname, port: target.port, path: req.url ?? '/', method: req.method, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
       answer.on('end', resolve);

@@ -2,9 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCloud } from '../../local/cloud';
+import { LOCAL_CREDENTIALS, LocalCloud } from '../../local/cloud';
 import { basicApp } from './fixtures/apps/basic-app';
 
 let cloud: LocalCloud;
@@ -84,6 +86,30 @@ describe('LocalCloud on a fixture app', () => {
     }
     expect(left).toBe(0);
     expect(cloud.counter.total('sqs', 'SendMessage')).toBe(1);
+    sqs.destroy();
+  });
+
+  it('accepts a presigned PUT through the AWS endpoint and notifies the queue the bucket names', async () => {
+    // Prepare
+    const region = 'us-east-1';
+    const s3 = new S3Client({ endpoint: cloud.aws.url, region, credentials: LOCAL_CREDENTIALS, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
+    const sqs = new SQSClient({ endpoint: cloud.aws.url, region, credentials: LOCAL_CREDENTIALS });
+    const bucket = cloud.model.buckets[0]!;
+    const uploads = cloud.model.queues.find((q) => q.logicalId.startsWith('Uploads'))!;
+    const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket.name, Key: 'incoming/photo.png' }), { expiresIn: 60 });
+
+    // Act
+    const put = await fetch(url, { method: 'PUT', body: 'png bytes' });
+    const tampered = await fetch(url.replace('photo.png', 'other.png'), { method: 'PUT', body: 'x' });
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: uploads.url, WaitTimeSeconds: 5 }));
+
+    // Assess
+    expect(put.status).toBe(200);
+    expect(tampered.status).toBe(403);
+    const notification = JSON.parse(received.Messages?.[0]?.Body ?? '{}') as { Records?: { eventName: string; s3: { object: { key: string } } }[] };
+    expect(notification.Records?.[0]).toMatchObject({ eventName: 'ObjectCreated:Put', s3: { object: { key: 'incoming/photo.png' } } });
+    expect(cloud.counter.total('s3', 'PutObject')).toBeGreaterThanOrEqual(1);
+    s3.destroy();
     sqs.destroy();
   });
 });
