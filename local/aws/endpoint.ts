@@ -207,6 +207,11 @@ function proxy(req: IncomingMessage, res: ServerResponse, upstream: string): Pro
       answer.on('error', reject);
     });
     forward.on('error', reject);
+    // A client that gives up (an abandoned long poll) abandons the upstream call too, so the
+    // upstream can release what it held for it.
+    res.on('close', () => {
+      if (!res.writableFinished) forward.destroy();
+    });
     req.pipe(forward);
   });
 }

@@ -42,6 +42,11 @@ export async function startDynamoDb(options: { port: number; dataDir?: string; o
     exited = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'java was not found: install a Java 17+ runtime' : error.message;
   });
   child.stderr?.on('data', (chunk: Buffer) => options.onLog?.(chunk.toString().trimEnd()));
+  // Java outlives a Node process that dies without stopping it; this covers a normal exit, and
+  // start.ts turns Ctrl-C into one.
+  const killOnExit = () => child.kill();
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
 
   const endpoint = `http://127.0.0.1:${options.port}`;
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
