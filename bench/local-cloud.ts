@@ -57,7 +57,7 @@ const startupCached = await startupSeconds([]);
 
 const outdir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
 const context = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
-buildApp(new App({ outdir, context: { ...context, stage: 'dev', 'aws:cdk:enable-path-metadata': true } })).app.synth();
+buildApp(new App({ outdir, context: { ...context, stage: 'dev', 'aws:cdk:enable-path-metadata': true } }), { nag: false }).app.synth();
 // The $connect handler logs each connection id; the benchmark learns its own from there.
 let announceConnection: (id: string) => void = () => undefined;
 const cloud = await LocalCloud.start({

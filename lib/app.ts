@@ -15,9 +15,10 @@ export interface SwitchyardApp {
 /**
  * Builds the whole app for the stage named in the context (`-c stage=prod`; cdk.json's
  * `stage` by default), with cdk-nag's AWS Solutions checks as a synth-time validation:
- * an unacknowledged finding fails `cdk synth`.
+ * an unacknowledged finding fails `cdk synth`. The local cloud leaves the checks out
+ * (`nag: false`) to start faster; `cdk synth` and `npm test` always run them.
  */
-export function buildApp(app: App = new App()): SwitchyardApp {
+export function buildApp(app: App = new App(), options: { readonly nag?: boolean } = {}): SwitchyardApp {
   const stage = String(app.node.tryGetContext('stage') ?? 'dev');
   const config = loadStageConfig(app.node.tryGetContext('stages'), stage);
   const env = { account: process.env['CDK_DEFAULT_ACCOUNT'], region: process.env['CDK_DEFAULT_REGION'] };
@@ -33,7 +34,7 @@ export function buildApp(app: App = new App()): SwitchyardApp {
   });
   Tags.of(app).add('app', 'switchyard');
   Tags.of(app).add('stage', stage);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  if (options.nag !== false) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, data, service };
 }
 

@@ -76,13 +76,9 @@ function synthesisIsStale(): boolean {
   return ['bin', 'lib', 'functions', 'shared', 'cdk.json', 'package-lock.json'].some((entry) => existsSync(join(ROOT, entry)) && newer(join(ROOT, entry)));
 }
 
-/** `cdk synth` of the stage into `.local/cdk.out`; the output only when it fails. */
+/** Synthesizes the stage into `.local/cdk.out` (`local/synth.ts`); its output only when it fails. */
 function synthesize(): boolean {
-  const synth = spawnSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '-q', '-c', `stage=${stage}`, '--output', assemblyDir], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true' },
-  });
+  const synth = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'local', 'synth.ts'), stage, assemblyDir], { cwd: ROOT, encoding: 'utf8' });
   if (synth.status !== 0) process.stderr.write(`${synth.stdout}${synth.stderr}`);
   return synth.status === 0;
 }

@@ -29,11 +29,8 @@ export function runningCloud(): RunningCloud | undefined {
 export function loadModel(options: { synth?: boolean; stage?: string; assemblyDir?: string } = {}): CloudModel {
   const dir = options.assemblyDir ?? ASSEMBLY_DIR;
   if (!options.assemblyDir && (options.synth || !existsSync(join(dir, 'manifest.json')))) {
-    const synth = spawnSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '-q', '-c', `stage=${options.stage ?? 'dev'}`, '--output', dir], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
-    if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.stdout}${synth.stderr}`);
+    const synth = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'local', 'synth.ts'), options.stage ?? 'dev', dir], { cwd: ROOT, encoding: 'utf8' });
+    if (synth.status !== 0) throw new Error(`synthesis failed:\n${synth.stdout}${synth.stderr}`);
   }
   const running = runningCloud();
   return readAssembly(dir, {

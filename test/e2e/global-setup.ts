@@ -31,7 +31,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
 
   const outdir = mkdtempSync(join(tmpdir(), 'switchyard-e2e-'));
-  const { app } = buildApp(new App({ outdir, context: { ...cdkContext, stage, 'aws:cdk:enable-path-metadata': true } }));
+  // cdk-nag runs in the infra tests; here it would only slow the start.
+  const { app } = buildApp(new App({ outdir, context: { ...cdkContext, stage, 'aws:cdk:enable-path-metadata': true } }), { nag: false });
   app.synth();
   const cloud = await LocalCloud.start({
     assemblyDir: outdir,
