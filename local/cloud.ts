@@ -142,7 +142,12 @@ export class LocalCloud {
       closables.push({ close: () => dynamoDb.stop() });
       await provisionTables(dynamoDb.client, model.tables);
 
-      const sqsService = await startSqs({ queues: model.queues, env, onWarning: warn });
+      const sqsService = await startSqs({
+        queues: model.queues,
+        env,
+        onWarning: warn,
+        ...(options.stateDir ? { stateFile: join(options.stateDir, 'sqs.json') } : {}),
+      });
       closables.push({ close: () => sqsService.stop() });
 
       const secrets = new SecretsService(model.secrets, options.stateDir ? join(options.stateDir, 'secrets.json') : undefined);

@@ -5,7 +5,11 @@
  * fauxqs URL does not depend on any port.
  */
 import { randomUUID } from 'node:crypto';
-import { buildApp } from 'fauxqs';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildApp, type BuildAppOptions } from 'fauxqs';
 import type { LocalEnvironment } from '../../model';
 import { FAUXQS_HOST, QueueAddressing } from './addressing';
 import { toInternalRequest, toPublicResponse } from './translate';
@@ -30,6 +34,10 @@ export interface SqsCallOptions {
 
 type Json = Record<string, unknown>;
 
+/** fauxqs's SQS store: every queue and its messages. */
+export type FauxqsSqsStore = FauxqsStores['sqsStore'];
+type FauxqsStores = NonNullable<BuildAppOptions['stores']>;
+
 /** Headers of fauxqs's answers worth passing on (the rest are Fastify's or hop-by-hop). */
 const PASSED_HEADERS = ['content-type', 'x-amzn-query-error'];
 
@@ -37,15 +45,18 @@ const PASSED_HEADERS = ['content-type', 'x-amzn-query-error'];
 export class EmbeddedFauxqs {
   private constructor(
     private readonly app: ReturnType<typeof buildApp>,
+    /** The queues themselves, for what the SQS API cannot do: saving and restoring messages. */
+    readonly store: FauxqsSqsStore,
     readonly addressing: QueueAddressing,
     private readonly env: LocalEnvironment,
   ) {}
 
   static async start(env: LocalEnvironment): Promise<EmbeddedFauxqs> {
+    const stores = await createStores();
     // `defaultRegion` is the region of every queue: no signature reaches fauxqs (see `inject`).
-    const app = buildApp({ logger: false, defaultRegion: env.region });
+    const app = buildApp({ logger: false, defaultRegion: env.region, stores });
     await app.ready();
-    return new EmbeddedFauxqs(app, new QueueAddressing(env), env);
+    return new EmbeddedFauxqs(app, stores.sqsStore, new QueueAddressing(env), env);
   }
 
   /** Serves one SQS operation; `payload` is the request's JSON text. */
@@ -103,6 +114,42 @@ export class EmbeddedFauxqs {
       await this.inject('ChangeMessageVisibility', JSON.stringify({ QueueUrl: request['QueueUrl'], ReceiptHandle: message['ReceiptHandle'], VisibilityTimeout: 0 }));
     }
   }
+}
+
+/**
+ * fauxqs's stores, made here so that local SQS holds its SQS store: `buildApp` takes stores but
+ * keeps those it makes to itself. fauxqs 1.9 exports only `buildApp` (its `exports` map has `.`
+ * alone), so the store classes are loaded from the files beside its entry point,
+ * `dist/sqs/sqsStore.js`, `dist/sns/snsStore.js` and `dist/s3/s3Store.js`: not a public
+ * surface, hence the check, which names what moved if an upgrade breaks it.
+ */
+async function createStores(): Promise<FauxqsStores> {
+  const entry = pathToFileURL(fauxqsEntry()).href;
+  const load = async <T>(path: string, name: string): Promise<T> => {
+    const module = (await import(new URL(path, entry).href)) as Record<string, unknown>;
+    const constructor = module[name];
+    if (typeof constructor !== 'function') throw new Error(`fauxqs has no ${name} in ${path} any more; local SQS needs it to keep messages across restarts`);
+    return new (constructor as new () => T)();
+  };
+  return {
+    sqsStore: await load<FauxqsStores['sqsStore']>('./sqs/sqsStore.js', 'SqsStore'),
+    snsStore: await load<FauxqsStores['snsStore']>('./sns/snsStore.js', 'SnsStore'),
+    s3Store: await load<FauxqsStores['s3Store']>('./s3/s3Store.js', 'S3Store'),
+  };
+}
+
+/**
+ * fauxqs's `dist/app.js`, found the way Node would find the package: `import.meta.resolve` is
+ * not available everywhere this runs (vitest's module runner lacks it), and `require.resolve`
+ * refuses an import-only `exports` map, so the package folder is looked for on the lookup paths.
+ */
+function fauxqsEntry(): string {
+  const require = createRequire(import.meta.url);
+  for (const dir of require.resolve.paths('fauxqs') ?? []) {
+    const entry = join(dir, 'fauxqs', 'dist', 'app.js');
+    if (existsSync(entry)) return entry;
+  }
+  throw new Error('fauxqs is not installed (npm ci installs it)');
 }
 
 /** An error in the JSON 1.0 form fauxqs and SQS answer with. */

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { LocalEnvironment, QueueModel } from '../../model';
 import { EmbeddedFauxqs, errorAnswer, type SqsAnswer } from './fauxqs';
+import { restoreMessages, saveMessages } from './persistence';
 import { createQueueRequests } from './provision';
 
 export { startEventSourceMappings, DEFAULT_MAXIMUM_CONCURRENCY, type EventSourceMappings, type EventSourceMappingsOptions } from './event-source';
@@ -17,7 +18,18 @@ export interface SqsOptions {
   readonly port?: number;
   /** @default '127.0.0.1' */
   readonly host?: string;
-  /** Told of a redrive policy naming a queue the model does not have (its messages are never dead-lettered). */
+  /**
+   * Where messages are kept between runs (JSON). When set, `stop` saves every queue's messages
+   * there and the next start puts them back into the queues the model still has; see the README
+   * for what is kept.
+   * @default undefined (messages live only as long as the process)
+   */
+  readonly stateFile?: string;
+  /**
+   * Told of a redrive policy naming a queue the model does not have (its messages are never
+   * dead-lettered), and, with `stateFile`, of a state file that cannot be read, saved messages
+   * of a queue gone from the model, and a snapshot that could not be written.
+   */
   readonly onWarning?: (message: string) => void;
 }
 
@@ -35,14 +47,17 @@ export interface LocalSqs {
 /**
  * Starts local SQS and creates every queue of the model with its attributes (FIFO,
  * deduplication, visibility, retention, delay, long polling, redrive), dead-letter queues
- * first.
+ * first, then puts back the messages saved in `stateFile`, if any.
  * @throws Error naming the queue when fauxqs refuses one
  */
 export async function startSqs(options: SqsOptions): Promise<LocalSqs> {
   const host = options.host ?? '127.0.0.1';
+  const warn = options.onWarning ?? (() => undefined);
   const fauxqs = await EmbeddedFauxqs.start(options.env);
   try {
     await createQueues(fauxqs, options);
+    // Before the server listens, so that no client sees the queues half restored.
+    if (options.stateFile) await restoreMessages(fauxqs.store, options.stateFile, warn);
     const server = createServer((req, res) => {
       void serve(fauxqs, req, res, `http://${host}:${portOf(server)}`).catch((error: Error) => {
         if (!res.headersSent) reply(res, errorAnswer('InternalError', 'InternalError', error.message), 500);
@@ -61,6 +76,12 @@ export async function startSqs(options: SqsOptions): Promise<LocalSqs> {
         await fauxqs.close();
         server.closeAllConnections();
         await closed;
+        // After fauxqs has closed: the long polls it ended may have taken messages, which are
+        // saved as in flight. A failed save is a warning, as the cloud stops its services all at
+        // once and would not report a rejection.
+        if (options.stateFile) {
+          await saveMessages(fauxqs.store, options.stateFile).catch((error: Error) => warn(`SQS state could not be saved to ${options.stateFile}: ${error.message}`));
+        }
       },
     };
   } catch (error) {

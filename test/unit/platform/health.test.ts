@@ -3,12 +3,16 @@ import { DynamoDBClient, GetItemCommand, ResourceNotFoundException } from '@aws-
 import { DescribeEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { csv, positiveInt, readEnv } from '#shared/env';
 import { ConfigurationError } from '#shared/errors';
 import { checkReadiness, type Probe } from '#shared/health';
+import { logger } from '#shared/powertools';
 import { lambdaContext } from '../../support/lambda-context';
+
+// Failed checks are logged by design; the test output does not need them.
+beforeAll(() => logger.setLogLevel('SILENT'));
 
 const dynamoDb = mockClient(DynamoDBClient);
 const eventBridge = mockClient(EventBridgeClient);
