@@ -12,6 +12,15 @@ export interface LocalEnvironment {
 
 export const DEFAULT_ENVIRONMENT: LocalEnvironment = { account: '000000000000', region: 'us-east-1' };
 
+/** What every resource the model names has: where it is declared and its local physical name. */
+export interface StackResource {
+  /** CloudFormation logical id, unique within its stack. */
+  readonly logicalId: string;
+  readonly stackName: string;
+  /** The local physical name. */
+  readonly name: string;
+}
+
 /** A Lambda function with its bundle. */
 export interface FunctionModel {
   /** CloudFormation logical id, unique within its stack. */
@@ -114,10 +123,7 @@ export interface GatewayResponseModel {
   readonly template?: string;
 }
 
-export interface RestApiModel {
-  readonly logicalId: string;
-  readonly stackName: string;
-  readonly name: string;
+export interface RestApiModel extends StackResource {
   /** The local API id (10 lower-case characters, as API Gateway makes them). */
   readonly apiId: string;
   readonly stageName: string;
@@ -134,10 +140,7 @@ export interface WebSocketRouteModel {
   readonly timeoutMs: number;
 }
 
-export interface WebSocketApiModel {
-  readonly logicalId: string;
-  readonly stackName: string;
-  readonly name: string;
+export interface WebSocketApiModel extends StackResource {
   readonly apiId: string;
   readonly stageName: string;
   /** `$request.body.action` */
@@ -189,10 +192,7 @@ export interface EventRuleModel {
 }
 
 /** A DynamoDB table as CreateTable wants it (a GlobalTable becomes one local table). */
-export interface TableModel {
-  readonly logicalId: string;
-  readonly stackName: string;
-  readonly name: string;
+export interface TableModel extends StackResource {
   readonly arn: string;
   readonly keySchema: readonly { readonly AttributeName: string; readonly KeyType: 'HASH' | 'RANGE' }[];
   readonly attributeDefinitions: readonly { readonly AttributeName: string; readonly AttributeType: 'S' | 'N' | 'B' }[];
@@ -203,10 +203,7 @@ export interface TableModel {
 }
 
 /** A Secrets Manager secret; generated values are made once and kept in the local state. */
-export interface SecretModel {
-  readonly logicalId: string;
-  readonly stackName: string;
-  readonly name: string;
+export interface SecretModel extends StackResource {
   readonly arn: string;
   /** A literal `SecretString`, when the template gives one. */
   readonly secretString?: string;
@@ -225,10 +222,7 @@ export interface SecretModel {
 }
 
 /** An SQS queue as CreateQueue wants it, with its redrive policy. */
-export interface QueueModel {
-  readonly logicalId: string;
-  readonly stackName: string;
-  readonly name: string;
+export interface QueueModel extends StackResource {
   readonly arn: string;
   readonly url: string;
   readonly fifo: boolean;
@@ -273,10 +267,7 @@ export interface BucketNotificationTarget {
 }
 
 /** An S3 bucket with its notification configuration. */
-export interface BucketModel {
-  readonly logicalId: string;
-  readonly stackName: string;
-  readonly name: string;
+export interface BucketModel extends StackResource {
   readonly arn: string;
   /** Every event goes to the default EventBridge bus (`Object Created`, ...). */
   readonly eventBridgeEnabled: boolean;
