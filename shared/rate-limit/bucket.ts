@@ -16,6 +16,11 @@ export interface BucketSpec {
   readonly capacity: number;
   /** Tokens added per second, fractions allowed; 0 means the bucket never refills (a quota). */
   readonly refillPerSecond: number;
+  /**
+   * For a quota (`refillPerSecond: 0`): the period after which it starts again, in seconds
+   * (86400 for a daily quota, aligned to UTC midnight). Left out, the quota never resets.
+   */
+  readonly periodSeconds?: number;
 }
 
 /** What a limiter says about one request. */
@@ -24,10 +29,13 @@ export interface RateLimitDecision {
   /** Tokens left after this request (whole tokens, rounded down). */
   readonly remaining: number;
   readonly limit: number;
-  /** When the bucket is full again, epoch seconds. */
-  readonly resetAt: number;
-  /** When a refused request of the same cost would be admitted; 0 when allowed. */
-  readonly retryAfterSeconds: number;
+  /** When the bucket is full again, epoch seconds; null for a quota that never resets. */
+  readonly resetAt: number | null;
+  /**
+   * When a refused request of the same cost would be admitted; 0 when allowed; null when it never
+   * will (a quota without a period, spent).
+   */
+  readonly retryAfterSeconds: number | null;
 }
 
 /** Milliseconds between two tokens. */

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { admitted, attemptBounds, refused, type BucketSpec, type RateLimitDecision } from './bucket';
+import { consumeQuota } from './quota';
 
 /** Where buckets live: a table keyed by `pk` (string), with TTL on `expiresAt`. */
 export interface BucketTable {
@@ -26,7 +27,7 @@ export interface ConsumeRequest {
 
 export interface ConsumeResult {
   readonly decision: RateLimitDecision;
-  /** The bucket's `tat` after the decision, for the caller's next hint and pre-block. */
+  /** The bucket's `tat` after the decision, for the caller's next hint and pre-block (0 for a quota). */
   readonly tat: number;
   /** DynamoDB writes the decision took: 1 when the hint was right. */
   readonly calls: number;
@@ -37,7 +38,8 @@ const EXPIRY_SLACK_SECONDS = 60;
 
 /**
  * Takes `cost` tokens from a token bucket in DynamoDB, atomically across every caller, with
- * conditional writes only (never read-then-write). Two writes exist, because DynamoDB update
+ * conditional writes only, never read-then-write; a bucket that does not refill is a quota
+ * (`consumeQuota`, one write). A refilling bucket has two writes, because DynamoDB update
  * expressions have no `max`:
  * - busy: `SET tat = tat + cost*interval` if `now <= tat <= limitTat`;
  * - idle: `SET tat = now + cost*interval` if the bucket is new or `tat < now` (full).
@@ -48,6 +50,7 @@ const EXPIRY_SLACK_SECONDS = 60;
  */
 export async function consumeTokens(table: BucketTable, request: ConsumeRequest): Promise<ConsumeResult> {
   const { spec, cost, now } = request;
+  if (spec.refillPerSecond === 0) return consumeQuota(table, request);
   const bounds = attemptBounds(spec, cost, now);
   const expiresAt = (tat: number) => Math.ceil(tat / 1000 + spec.capacity / spec.refillPerSecond) + EXPIRY_SLACK_SECONDS;
   let next: 'idle' | 'busy' = request.hint ?? 'idle';

@@ -119,7 +119,7 @@ describe('consumeTokens', () => {
 
     // Assess
     expect(results.filter((r) => r.decision.allowed)).toHaveLength(50);
-    expect(results.filter((r) => !r.decision.allowed).every((r) => r.decision.retryAfterSeconds > 0)).toBe(true);
+    expect(results.filter((r) => !r.decision.allowed).every((r) => (r.decision.retryAfterSeconds ?? 0) > 0)).toBe(true);
     expect(new Set(results.filter((r) => r.decision.allowed).map((r) => r.decision.remaining)).size).toBe(50);
   });
 
@@ -151,6 +151,41 @@ describe('consumeTokens', () => {
 
     // Assess
     expect([a.decision.allowed, b.decision.allowed, c.decision.allowed]).toEqual([true, true, false]);
+  });
+});
+
+describe('quotas (no refill)', () => {
+  it('admits exactly the capacity of 200 concurrent requests in one write each, and never says when to retry', async () => {
+    // Prepare
+    const k = key();
+    const spec = { capacity: 50, refillPerSecond: 0 };
+
+    // Act
+    const results = await Promise.all(Array.from({ length: 200 }, () => spend(k, spec, T0)));
+
+    // Assess
+    const allowed = results.filter((r) => r.decision.allowed);
+    expect(allowed).toHaveLength(50);
+    expect(results.every((r) => r.calls === 1)).toBe(true);
+    expect(new Set(allowed.map((r) => r.decision.remaining))).toEqual(new Set(Array.from({ length: 50 }, (_, i) => i)));
+    expect(results.find((r) => !r.decision.allowed)!.decision).toEqual({ allowed: false, remaining: 0, limit: 50, resetAt: null, retryAfterSeconds: null });
+  });
+
+  it('starts a periodic quota again at the next period, and says when', async () => {
+    // Prepare: a daily quota of 2, spent at 23:59:30 UTC.
+    const k = key();
+    const spec = { capacity: 2, refillPerSecond: 0, periodSeconds: 86_400 };
+    const lateEvening = Date.UTC(2026, 10, 23, 23, 59, 30);
+    const midnight = Date.UTC(2026, 10, 24) / 1000;
+    await spend(k, spec, lateEvening, 2);
+
+    // Act
+    const refusedLate = await spend(k, spec, lateEvening);
+    const nextDay = await spend(k, spec, lateEvening + 31_000);
+
+    // Assess
+    expect(refusedLate.decision).toEqual({ allowed: false, remaining: 0, limit: 2, resetAt: midnight, retryAfterSeconds: 30 });
+    expect(nextDay.decision).toMatchObject({ allowed: true, remaining: 1, resetAt: midnight + 86_400 });
   });
 });
 
