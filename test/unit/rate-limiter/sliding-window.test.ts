@@ -1,35 +1,14 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynamoDb, type DynamoDbLocal } from '../../../local/services/dynamodb';
-import { freePort } from '../../../local/net';
+import { describe, expect, it } from 'vitest';
+import { useLocalTable } from '../../support/dynamodb';
 import { countInWindow, type WindowSpec } from '#shared/rate-limit/sliding-window';
 import type { BucketTable } from '#shared/rate-limit/token-bucket';
 
-let dynamo: DynamoDbLocal;
-let table: BucketTable;
+const table: BucketTable = useLocalTable('windows');
 let keys = 0;
 const key = () => `tenant-a#window#${++keys}`;
 // Window boundaries land on multiples of 10 s: T0 is one.
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const spec: WindowSpec = { limit: 10, windowSeconds: 10 };
-
-beforeAll(async () => {
-  dynamo = await startDynamoDb({ port: await freePort() });
-  await dynamo.client.send(
-    new CreateTableCommand({
-      TableName: 'windows',
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  table = { client: DynamoDBDocumentClient.from(dynamo.client), tableName: 'windows' };
-}, 60_000);
-
-afterAll(async () => {
-  await dynamo?.stop();
-});
 
 async function admittedCount(k: string, s: WindowSpec, now: number, attempts: number): Promise<number> {
   let admitted = 0;

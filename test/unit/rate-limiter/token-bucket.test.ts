@@ -1,34 +1,14 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynamoDb, type DynamoDbLocal } from '../../../local/services/dynamodb';
-import { freePort } from '../../../local/net';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { useLocalTable } from '../../support/dynamodb';
 import { tokensAt, type BucketSpec } from '#shared/rate-limit/bucket';
 import { consumeTokens, type BucketTable } from '#shared/rate-limit/token-bucket';
 
 // Real conditional writes, on Amazon's DynamoDB Local, with the clock passed in.
-let dynamo: DynamoDbLocal;
-let table: BucketTable;
+const table: BucketTable = useLocalTable('buckets');
 let keys = 0;
 const key = () => `tenant-a#test#${++keys}`;
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
-
-beforeAll(async () => {
-  dynamo = await startDynamoDb({ port: await freePort() });
-  await dynamo.client.send(
-    new CreateTableCommand({
-      TableName: 'buckets',
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  table = { client: DynamoDBDocumentClient.from(dynamo.client), tableName: 'buckets' };
-}, 60_000);
-
-afterAll(async () => {
-  await dynamo?.stop();
-});
 
 const spend = (k: string, spec: BucketSpec, now: number, cost = 1) => consumeTokens(table, { key: k, spec, cost, now });
 
