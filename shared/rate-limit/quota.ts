@@ -46,6 +46,7 @@ export async function consumeQuota(table: BucketTable, request: ConsumeRequest):
         ReturnValues: 'UPDATED_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
+      { abortSignal: request.signal },
     );
     return { decision: decision(true, Number(answer.Attributes?.['used'])), tat: 0, calls: 1 };
   } catch (error) {

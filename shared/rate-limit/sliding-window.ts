@@ -31,6 +31,8 @@ export interface WindowRequest {
   readonly now: number;
   /** The state the caller last saw; it picks the first write, never the decision. */
   readonly hint?: WindowState;
+  /** Aborts the DynamoDB call: the limiter's time budget. */
+  readonly signal?: AbortSignal;
 }
 
 export interface WindowResult {
@@ -111,6 +113,7 @@ export async function countInWindow(table: BucketTable, request: WindowRequest):
             ExpressionAttributeValues: { ':w': window, ':cost': cost, ':zero': 0, ':previousWindow': window - 1, ':expiresAt': expiresAt },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
+          { abortSignal: request.signal },
         );
         const state = { window, current: cost, previous: 0 };
         return { decision: decide(spec, state, cost, now, true), state, calls };
@@ -127,6 +130,7 @@ export async function countInWindow(table: BucketTable, request: WindowRequest):
             ExpressionAttributeValues: { ':w': window, ':cost': cost, ':previousWindow': window - 1, ':maxPrevious': maxPrevious, ':expiresAt': expiresAt },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
+          { abortSignal: request.signal },
         );
         const state = { window, current: cost, previous: known!.current };
         return { decision: decide(spec, state, cost, now, true), state, calls };
@@ -143,6 +147,7 @@ export async function countInWindow(table: BucketTable, request: WindowRequest):
           ReturnValues: 'UPDATED_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
+        { abortSignal: request.signal },
       );
       const state = { window, current: Number(answer.Attributes?.['c']), previous };
       return { decision: decide(spec, state, cost, now, true), state, calls };

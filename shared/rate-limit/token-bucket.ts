@@ -23,6 +23,8 @@ export interface ConsumeRequest {
    * @default 'idle'
    */
   readonly hint?: 'idle' | 'busy';
+  /** Aborts the DynamoDB call: the limiter's time budget. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ConsumeResult {
@@ -67,6 +69,7 @@ export async function consumeTokens(table: BucketTable, request: ConsumeRequest)
             ExpressionAttributeValues: { ':idleTat': bounds.idleTat, ':now': now, ':expiresAt': expiresAt(bounds.idleTat) },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
+          { abortSignal: request.signal },
         );
         return { decision: admitted(spec, bounds.idleTat, now), tat: bounds.idleTat, calls };
       }
@@ -80,6 +83,7 @@ export async function consumeTokens(table: BucketTable, request: ConsumeRequest)
           ReturnValues: 'UPDATED_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
+        { abortSignal: request.signal },
       );
       const tat = Number(answer.Attributes?.['tat']);
       return { decision: admitted(spec, tat, now), tat, calls };
