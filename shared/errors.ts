@@ -83,9 +83,16 @@ export class GoneError extends AppError {
 /** A limit refused the request; `retryAfterSeconds` is honest. */
 export class TooManyRequestsError extends AppError {
   readonly code = 'too-many-requests';
+  /**
+   * @param retryAfterSeconds when the same request would pass; undefined when it never will
+   * @param violatedPolicies the limits that refused it, named for the client
+   * @param headers rate-limit headers the refusal carries (`RateLimit`, `Retry-After`, ...)
+   */
   constructor(
     message: string,
-    readonly retryAfterSeconds: number,
+    readonly retryAfterSeconds: number | undefined,
+    readonly violatedPolicies: readonly string[] = [],
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }

@@ -9,9 +9,10 @@ import { hasScopes, principalFromAuthorizer, type Principal } from '../auth/prin
 import type { RouteAuth, RouteContract } from '../contracts/route';
 import { CORRELATION_HEADER, correlationIdFrom, lowerCaseKeys } from '../correlation';
 import { csv, positiveInt, readEnv } from '../env';
-import { ForbiddenError, MalformedBodyError, PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors';
+import { ForbiddenError, MalformedBodyError, PayloadTooLargeError, TooManyRequestsError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors';
 import { logger, metrics, tracer } from '../powertools';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem';
+import { applyRateLimit, rateLimitFromEnv, type RouteRateLimit } from './rate-limit';
 import { parseInput } from './validation';
 
 /** What a domain handler receives: the request, parsed, validated and authenticated. */
@@ -50,6 +51,8 @@ export interface EdgeOptions {
   readonly corsOrigins: readonly string[];
   /** Body cap for routes that do not set their own. */
   readonly maxBodyBytes: number;
+  /** The route's rate limits; none when absent. */
+  readonly rateLimit?: RouteRateLimit;
 }
 
 const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
@@ -72,7 +75,8 @@ let edgeFromEnv: EdgeOptions | undefined;
 /** Reads edge settings once per container. */
 export function edgeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): EdgeOptions {
   const parsed = readEnv({ CORS_ORIGINS: csv.default([]), MAX_BODY_BYTES: positiveInt.default(DEFAULT_MAX_BODY_BYTES) }, env);
-  return { corsOrigins: parsed.CORS_ORIGINS, maxBodyBytes: parsed.MAX_BODY_BYTES };
+  const rateLimit = rateLimitFromEnv(env);
+  return { corsOrigins: parsed.CORS_ORIGINS, maxBodyBytes: parsed.MAX_BODY_BYTES, ...(rateLimit ? { rateLimit } : {}) };
 }
 
 /**
@@ -113,9 +117,19 @@ export function httpHandler<P extends z.ZodType, Q extends z.ZodType, B extends 
       body: body ?? '',
     });
 
+    let limitHeaders: Record<string, string> = {};
     try {
       // Authentication first: a caller without the right scope learns nothing of the rules.
       const principal = authenticate(route.auth, event);
+      // Then the limits, before any parsing: a flood costs one conditional write per request.
+      if (edge.rateLimit) {
+        limitHeaders = await applyRateLimit(edge.rateLimit, {
+          ip: event.requestContext?.identity?.sourceIp ?? undefined,
+          tenantId: principal?.tenantId,
+          userId: principal?.userId,
+          apiKey: event.requestContext?.identity?.apiKey ?? undefined,
+        });
+      }
       const request = {
         params: route.request?.params ? parseInput(route.request.params, event.pathParameters ?? {}, 'path') : undefined,
         query: route.request?.query ? parseInput(route.request.query, event.queryStringParameters ?? {}, 'query') : undefined,
@@ -132,7 +146,10 @@ export function httpHandler<P extends z.ZodType, Q extends z.ZodType, B extends 
       const result = await handle(request);
       const hasBody = result.body !== undefined;
       const contentType = hasBody ? 'application/json; charset=utf-8' : undefined;
-      return respond(result.status, hasBody ? JSON.stringify(result.body) : undefined, contentType, lowerCaseKeys(result.headers) as Record<string, string>);
+      return respond(result.status, hasBody ? JSON.stringify(result.body) : undefined, contentType, {
+        ...limitHeaders,
+        ...(lowerCaseKeys(result.headers) as Record<string, string>),
+      });
     } catch (error) {
       const problem = toProblem(error, correlationId, event.path);
       if (problem.status >= 500) {
@@ -141,8 +158,9 @@ export function httpHandler<P extends z.ZodType, Q extends z.ZodType, B extends 
       } else {
         logger.info('request refused', { status: problem.status, detail: problem.detail, errors: problem.errors });
       }
-      const retryAfter = problem.retryAfterSeconds === undefined ? undefined : { 'retry-after': String(problem.retryAfterSeconds) };
-      return respond(problem.status, JSON.stringify(problem), PROBLEM_CONTENT_TYPE, retryAfter);
+      const retryAfter: Record<string, string> = problem.retryAfterSeconds === undefined ? {} : { 'retry-after': String(problem.retryAfterSeconds) };
+      const refusalHeaders = error instanceof TooManyRequestsError ? error.headers : {};
+      return respond(problem.status, JSON.stringify(problem), PROBLEM_CONTENT_TYPE, { ...limitHeaders, ...refusalHeaders, ...retryAfter });
     }
   };
 

@@ -25,6 +25,8 @@ export interface Problem {
   /** For validation problems: each field and the rule it broke. */
   readonly errors?: readonly FieldViolation[];
   readonly retryAfterSeconds?: number;
+  /** For 429: the rate-limit policies that refused the request. */
+  readonly violatedPolicies?: readonly string[];
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -68,6 +70,7 @@ export function toProblem(error: unknown, correlationId: string, instance?: stri
         correlationId,
         ...(error instanceof ValidationError ? { errors: error.violations } : {}),
         ...(retryAfterOf(error) !== undefined ? { retryAfterSeconds: retryAfterOf(error) } : {}),
+        ...(error instanceof TooManyRequestsError && error.violatedPolicies.length ? { violatedPolicies: error.violatedPolicies } : {}),
       };
     }
   }
