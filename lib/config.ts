@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PolicyNameSchema, PolicySetSchema } from '#shared/rate-limit/policy';
 
 /**
  * Stage configuration: everything that differs between `dev` and `prod` lives in
@@ -62,6 +63,15 @@ export const StageConfigSchema = z
       maxBodyBytes: z.number().int().positive().max(10 * 1024 * 1024),
     }),
     auth: z.discriminatedUnion('mode', [SecretAuthSchema, JwksAuthSchema]),
+    rateLimits: z
+      .object({
+        /** DynamoDB's time budget per policy; past it a policy fails open or closed. */
+        timeoutMs: z.number().int().positive().max(5000),
+        policies: PolicySetSchema,
+        /** Policies every route gets after its own, tightest first. */
+        defaults: z.array(PolicyNameSchema),
+      })
+      .refine((r) => r.defaults.every((name) => name in r.policies), { path: ['defaults'], message: 'names a policy that is not defined' }),
     alarms: z.object({
       errorRatePercent: z.number().positive().max(100),
       p99LatencyMs: z.number().int().positive(),

@@ -2,6 +2,7 @@ import { CfnOutput, Validations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { IdempotencyTable } from './platform/idempotency-table';
+import { RateLimiterStorage } from './rate-limiter/storage';
 import { SwitchyardStack, type SwitchyardStackProps } from './platform/stage';
 
 /**
@@ -11,12 +12,14 @@ import { SwitchyardStack, type SwitchyardStackProps } from './platform/stage';
  */
 export class DataStack extends SwitchyardStack {
   readonly idempotency: IdempotencyTable;
+  readonly rateLimits: RateLimiterStorage;
   /** The HS256 signing secret, in stages whose auth mode is `secret`. */
   readonly signingSecret?: Secret;
 
   constructor(scope: Construct, id: string, props: SwitchyardStackProps) {
     super(scope, id, { terminationProtection: props.config.production, ...props });
     this.idempotency = new IdempotencyTable(this, 'Idempotency');
+    this.rateLimits = new RateLimiterStorage(this, 'RateLimits');
 
     if (this.config.auth.mode === 'secret') {
       this.signingSecret = new Secret(this, 'JwtSigningSecret', {

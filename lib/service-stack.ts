@@ -34,7 +34,7 @@ export class ServiceStack extends SwitchyardStack {
     this.observability = new Observability(this, 'Observability');
     this.bus = new PlatformBus(this, 'Events', { observability: this.observability });
     this.auth = new PlatformAuth(this, 'Auth', { observability: this.observability, ...(data.signingSecret ? { signingSecret: data.signingSecret } : {}) });
-    this.restApi = new PlatformRestApi(this, 'Rest', { auth: this.auth, observability: this.observability });
+    this.restApi = new PlatformRestApi(this, 'Rest', { auth: this.auth, observability: this.observability, rateLimits: data.rateLimits });
 
     const version = { APP_VERSION: props.version };
     const health = new AppFunction(this, 'GetHealth', {

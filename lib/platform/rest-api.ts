@@ -15,6 +15,7 @@ import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { isPublic, type RouteContract } from '#shared/contracts/route';
+import type { RateLimiterStorage } from '../rate-limiter/storage';
 import type { PlatformAuth } from './auth';
 import type { Observability } from './observability';
 import { SwitchyardStack } from './stage';
@@ -22,6 +23,8 @@ import { SwitchyardStack } from './stage';
 export interface PlatformRestApiProps {
   readonly auth: PlatformAuth;
   readonly observability: Observability;
+  /** Where every route's rate-limit buckets live. */
+  readonly rateLimits: RateLimiterStorage;
 }
 
 /** A route as API Gateway serves it, kept so tests can compare the API with the contracts. */
@@ -62,7 +65,9 @@ const GATEWAY_PROBLEMS: ReadonlyArray<{ type: ResponseType; status?: string; cod
  * - access logs in JSON, execution logs for errors, X-Ray tracing, stage throttling from config;
  * - CORS for the configured origins, on preflight (here) and on responses (the handler edge);
  * - problem+json for API Gateway's own errors;
- * - body size: API Gateway caps requests at 10 MB; each route caps lower in its handler.
+ * - body size: API Gateway caps requests at 10 MB; each route caps lower in its handler;
+ * - rate limits on every route, applied by the handler edge: the route's own policies, then the
+ *   stage's defaults.
  *
  * Routes come only from route contracts (`addRoute`), which also feed the OpenAPI document.
  */
@@ -71,6 +76,7 @@ export class PlatformRestApi extends Construct {
   readonly authorizer: TokenAuthorizer;
   readonly servedRoutes: ServedRoute[] = [];
   private readonly observability: Observability;
+  private readonly rateLimits: RateLimiterStorage;
   private readonly acknowledgedPreflights = new Set<string>();
 
   constructor(scope: Construct, id: string, props: PlatformRestApiProps) {
@@ -78,6 +84,7 @@ export class PlatformRestApi extends Construct {
     const stack = SwitchyardStack.of(this);
     const { config } = stack;
     this.observability = props.observability;
+    this.rateLimits = props.rateLimits;
 
     this.authorizer = new TokenAuthorizer(this, 'JwtAuthorizer', {
       handler: props.auth.requestAuthorizer,
@@ -198,6 +205,9 @@ export class PlatformRestApi extends Construct {
     }
     handler.addEnvironment('CORS_ORIGINS', config.corsOrigins.join(','));
     handler.addEnvironment('MAX_BODY_BYTES', String(route.request?.maxBodyBytes ?? config.api.maxBodyBytes));
+    // The route's own policies first (the tightest), then the stage's defaults.
+    const policies = [...new Set([...(route.rateLimit?.policies ?? []), ...(route.rateLimit?.defaults === false ? [] : config.rateLimits.defaults)])];
+    if (policies.length) this.rateLimits.bindRoute(handler, { policies, cost: route.rateLimit?.cost ?? 1 });
     this.servedRoutes.push({ route, handler });
     this.observability.monitorFunction(handler, route.operationId);
   }

@@ -41,6 +41,15 @@ export interface RouteContract<
     /** Largest body accepted, in bytes. @default the stage's `api.maxBodyBytes` */
     readonly maxBodyBytes?: number;
   };
+  /**
+   * The route's rate limits: its own policies (tightest first), then the stage's defaults unless
+   * `defaults: false`, at `cost` tokens a request. @default the stage's defaults, cost 1
+   */
+  readonly rateLimit?: {
+    readonly policies?: readonly string[];
+    readonly defaults?: boolean;
+    readonly cost?: number;
+  };
   /** By status code. Error responses (problem+json) are added to the document for every route. */
   readonly responses: Readonly<Record<number, RouteResponse>>;
 }

@@ -1,4 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import type { CfnElement } from 'aws-cdk-lib';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allRoutes } from '#shared/contracts/index';
@@ -83,6 +85,27 @@ describe.each(['dev', 'prod'])('stage %s', (stage) => {
       expect(method['AuthorizationType'], route.operationId).toBe(isPublic(route) ? 'NONE' : 'CUSTOM');
       expect(method['AuthorizerId'] !== undefined, route.operationId).toBe(!isPublic(route));
     }
+  });
+
+  it('rate-limits every route through the buckets table, which its functions may only conditionally update', () => {
+    // Prepare
+    const { serviceTemplate, dataTemplate, data } = stages[stage]!;
+    const bucketsId = data.getLogicalId(data.rateLimits.table.node.defaultChild as CfnElement);
+    const routeFunctions = Object.values(resourcesOf(serviceTemplate, 'AWS::Lambda::Function'))
+      .map((f) => f.Properties as Record<string, any>)
+      .filter((f) => f['Environment']['Variables']['CORS_ORIGINS'] !== undefined);
+    const policies = Object.values(resourcesOf(serviceTemplate, 'AWS::IAM::Policy')).map((p) => JSON.stringify(p.Properties));
+
+    // Assess
+    expect(Object.keys(resourcesOf(dataTemplate, 'AWS::DynamoDB::GlobalTable'))).toContain(bucketsId);
+    expect(routeFunctions.length).toBe(allRoutes.length);
+    for (const fn of routeFunctions) {
+      expect(fn['Environment']['Variables']['RATE_LIMIT_ROUTE_POLICIES']).toBe(stageConfigs[stage]!.rateLimits.defaults.join(','));
+      expect(JSON.parse(fn['Environment']['Variables']['RATE_LIMIT_POLICIES'])).toEqual(stageConfigs[stage]!.rateLimits.policies);
+    }
+    const grants = policies.filter((p) => p.includes(bucketsId));
+    expect(grants).toHaveLength(allRoutes.length);
+    for (const grant of grants) expect(grant).toMatch(/"Action":"dynamodb:UpdateItem"/);
   });
 
   it('sets stage throttling and JSON access logs from the stage configuration', () => {
@@ -171,5 +194,14 @@ describe('cdk-nag', () => {
 
     // Act + Assess
     expect(() => built.app.synth()).toThrow(/validation-report\.json/);
+  });
+
+  it('fails synth on a route naming a rate limit policy the stage does not define', () => {
+    // Prepare
+    const built = buildStage('dev');
+    const fn = built.service.node.findChild('GetMe') as LambdaFunction;
+
+    // Act + Assess
+    expect(() => built.data.rateLimits.bindRoute(fn, { policies: ['no-such-policy'], cost: 1 })).toThrow(/unknown rate limit policies no-such-policy/);
   });
 });

@@ -37,4 +37,7 @@ export function synthStage(stage: string): SynthesizedStage {
   };
 }
 
-export const stageConfigs = cdkJson.context['stages'] as Record<string, { logRetentionDays: number; api: { throttle: { rateLimit: number; burstLimit: number } } }>;
+export const stageConfigs = cdkJson.context['stages'] as Record<
+  string,
+  { logRetentionDays: number; api: { throttle: { rateLimit: number; burstLimit: number } }; rateLimits: { defaults: string[]; policies: Record<string, unknown> } }
+>;

@@ -100,6 +100,17 @@ describe('loadStageConfig', () => {
     expect(load).toThrow(/stages\.dev\.logRetentionDays: must be one of 1, 3, 5, 7, 14, 30, .*, 3653/);
   });
 
+  it('refuses rate-limit defaults naming an undefined policy, and a malformed policy, by path', () => {
+    // Prepare
+    const rateLimits = structuredClone(stages['dev']!['rateLimits']) as { defaults: string[]; policies: Record<string, Record<string, unknown>> };
+    const unknownDefault = stagesWith('dev', { rateLimits: { ...rateLimits, defaults: ['user', 'nope'] } });
+    const badPolicy = stagesWith('dev', { rateLimits: { ...rateLimits, policies: { ...rateLimits.policies, user: { ...rateLimits.policies['user'], subject: 'moon' } } } });
+
+    // Act + Assess
+    expect(() => loadStageConfig(unknownDefault, 'dev')).toThrow(/stages\.dev\.rateLimits\.defaults: names a policy that is not defined/);
+    expect(() => loadStageConfig(badPolicy, 'dev')).toThrow(/stages\.dev\.rateLimits\.policies\.user/);
+  });
+
   it('names every bad value at once, by its path', () => {
     // Prepare
     const dev = structuredClone(stages['dev']!) as { api: { throttle: { burstLimit: unknown } }; corsOrigins: unknown };

@@ -1,0 +1,43 @@
+import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { SwitchyardStack } from '../platform/stage';
+
+/**
+ * The rate limiter's buckets: one item per key (`pk`), changed only by conditional UpdateItem,
+ * expiring through TTL on `expiresAt` once the bucket would be full again (the code checks
+ * expiry itself too, since TTL deletion lags). Bucket state is disposable, so the table keeps no
+ * backups beyond what the stage gives every table.
+ */
+export class RateLimiterStorage extends Construct {
+  readonly table: TableV2;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const stack = SwitchyardStack.of(this);
+    this.table = new TableV2(this, 'Buckets', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      billing: Billing.onDemand(),
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: stack.config.pointInTimeRecovery },
+      removalPolicy: stack.removalPolicy,
+      deletionProtection: stack.config.production,
+    });
+  }
+
+  /**
+   * Lets a function consume from buckets (conditional UpdateItem only: the limiter never reads
+   * or deletes) and tells it which policies apply to it, in order.
+   */
+  bindRoute(fn: LambdaFunction, limits: { readonly policies: readonly string[]; readonly cost: number }): void {
+    const { config } = SwitchyardStack.of(fn);
+    const unknown = limits.policies.filter((name) => !(name in config.rateLimits.policies));
+    if (unknown.length) throw new Error(`${fn.node.path}: unknown rate limit policies ${unknown.join(', ')}`);
+    this.table.grant(fn, 'dynamodb:UpdateItem');
+    fn.addEnvironment('RATE_LIMIT_TABLE_NAME', this.table.tableName);
+    fn.addEnvironment('RATE_LIMIT_POLICIES', JSON.stringify(config.rateLimits.policies));
+    fn.addEnvironment('RATE_LIMIT_ROUTE_POLICIES', limits.policies.join(','));
+    fn.addEnvironment('RATE_LIMIT_COST', String(limits.cost));
+    fn.addEnvironment('RATE_LIMIT_TIMEOUT_MS', String(config.rateLimits.timeoutMs));
+  }
+}
