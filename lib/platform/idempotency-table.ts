@@ -1,7 +1,7 @@
-import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, type TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { SwitchyardStack } from './stage';
+import { AppTable } from './app-table';
 
 /**
  * The Powertools idempotency table, shared by every consumer and every idempotent POST.
@@ -13,14 +13,9 @@ export class IdempotencyTable extends Construct {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    const stack = SwitchyardStack.of(this);
-    this.table = new TableV2(this, 'Table', {
+    this.table = new AppTable(this, 'Table', {
       partitionKey: { name: 'id', type: AttributeType.STRING },
-      billing: Billing.onDemand(),
       timeToLiveAttribute: 'expiration',
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: stack.config.pointInTimeRecovery },
-      removalPolicy: stack.removalPolicy,
-      deletionProtection: stack.config.production,
     });
   }
 

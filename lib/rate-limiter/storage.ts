@@ -1,27 +1,22 @@
-import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, type TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { AppTable } from '../platform/app-table';
 import { SwitchyardStack } from '../platform/stage';
 
 /**
  * The rate limiter's buckets: one item per key (`pk`), changed only by conditional UpdateItem,
  * expiring through TTL on `expiresAt` once the bucket would be full again (the code checks
- * expiry itself too, since TTL deletion lags). Bucket state is disposable, so the table keeps no
- * backups beyond what the stage gives every table.
+ * expiry itself too, since TTL deletion lags).
  */
 export class RateLimiterStorage extends Construct {
   readonly table: TableV2;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    const stack = SwitchyardStack.of(this);
-    this.table = new TableV2(this, 'Buckets', {
+    this.table = new AppTable(this, 'Buckets', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
-      billing: Billing.onDemand(),
       timeToLiveAttribute: 'expiresAt',
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: stack.config.pointInTimeRecovery },
-      removalPolicy: stack.removalPolicy,
-      deletionProtection: stack.config.production,
     });
   }
 
