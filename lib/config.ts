@@ -70,8 +70,11 @@ export const StageConfigSchema = z
         policies: PolicySetSchema,
         /** Policies every route gets after its own, tightest first. */
         defaults: z.array(PolicyNameSchema),
+        /** Policies every WebSocket message gets (per connection, per user), tightest first. */
+        webSocketDefaults: z.array(PolicyNameSchema),
       })
-      .refine((r) => r.defaults.every((name) => name in r.policies), { path: ['defaults'], message: 'names a policy that is not defined' }),
+      .refine((r) => r.defaults.every((name) => name in r.policies), { path: ['defaults'], message: 'names a policy that is not defined' })
+      .refine((r) => r.webSocketDefaults.every((name) => name in r.policies), { path: ['webSocketDefaults'], message: 'names a policy that is not defined' }),
     alarms: z.object({
       errorRatePercent: z.number().positive().max(100),
       p99LatencyMs: z.number().int().positive(),

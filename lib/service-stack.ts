@@ -76,6 +76,7 @@ export class ServiceStack extends SwitchyardStack {
     this.webSocketApi = new PlatformWebSocketApi(this, 'WebSocket', {
       auth: this.auth,
       observability: this.observability,
+      rateLimits: data.rateLimits,
       connectHandler: new AppFunction(this, 'WsConnect', {
         domain: 'platform',
         entry: 'platform/ws-connect.ts',

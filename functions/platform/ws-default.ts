@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { connectionsClient } from '#shared/clients/apigateway-management';
 import { readEnv } from '#shared/env';
 import { logger } from '#shared/powertools';
+import { limitMessage } from '#shared/websocket/limits';
 
 const env = readEnv({ WEBSOCKET_CALLBACK_URL: z.url() });
 
@@ -19,9 +20,10 @@ const FrameSchema = z.object({ action: z.string().max(64).optional() }).loose();
 export const handler = middy(async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> => {
   const { connectionId, requestId } = event.requestContext;
   const frame = parseFrame(event.body);
-  const reply = frame.success
+  const limited = await limitMessage(event as Parameters<typeof limitMessage>[0]);
+  const reply = limited ?? (frame.success
     ? { type: 'error', code: 'unknown-action', message: `no route for action ${JSON.stringify(frame.data.action ?? null)}`, requestId }
-    : { type: 'error', code: 'malformed-frame', message: 'frames are JSON objects with an "action" field', requestId };
+    : { type: 'error', code: 'malformed-frame', message: 'frames are JSON objects with an "action" field', requestId });
   logger.info('unroutable frame', { connectionId, code: reply.code });
   try {
     await connectionsClient(env.WEBSOCKET_CALLBACK_URL).send(

@@ -7,6 +7,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { RateLimiterStorage } from '../rate-limiter/storage';
 import type { PlatformAuth } from './auth';
 import type { Observability } from './observability';
 import { SwitchyardStack } from './stage';
@@ -20,6 +21,8 @@ export interface PlatformWebSocketApiProps {
   readonly defaultHandler: LambdaFunction;
   /** Runs on `$disconnect` (best effort: API Gateway may not deliver it). @default none */
   readonly disconnectHandler?: LambdaFunction;
+  /** Where message rate-limit buckets live: every message route is limited per connection and per user. */
+  readonly rateLimits: RateLimiterStorage;
 }
 
 /**
@@ -31,11 +34,13 @@ export class PlatformWebSocketApi extends Construct {
   readonly api: WebSocketApi;
   readonly stage: WebSocketStage;
   private readonly observability: Observability;
+  private readonly rateLimits: RateLimiterStorage;
 
   constructor(scope: Construct, id: string, props: PlatformWebSocketApiProps) {
     super(scope, id);
     const stack = SwitchyardStack.of(this);
     this.observability = props.observability;
+    this.rateLimits = props.rateLimits;
 
     const authorizer = new WebSocketLambdaAuthorizer('JwtAuthorizer', props.auth.connectionAuthorizer, {
       // No identity source: the token may come from the query string or from a header, and
@@ -82,6 +87,7 @@ export class PlatformWebSocketApi extends Construct {
     });
 
     this.grantManageConnections(props.defaultHandler);
+    this.limitMessages(props.defaultHandler);
     this.observability.monitorFunction(props.connectHandler, 'WsConnect');
     this.observability.monitorFunction(props.defaultHandler, 'WsDefault');
     if (props.disconnectHandler) this.observability.monitorFunction(props.disconnectHandler, 'WsDisconnect');
@@ -102,7 +108,14 @@ export class PlatformWebSocketApi extends Construct {
   addRoute(routeKey: string, handler: LambdaFunction, label: string): void {
     this.api.addRoute(routeKey, { integration: this.integration(label, handler) });
     this.grantManageConnections(handler);
+    this.limitMessages(handler);
     this.observability.monitorFunction(handler, label);
+  }
+
+  /** Message routes are limited per connection and per user, by the stage's WebSocket defaults. */
+  private limitMessages(handler: LambdaFunction): void {
+    const { config } = SwitchyardStack.of(this);
+    this.rateLimits.bindRoute(handler, { policies: config.rateLimits.webSocketDefaults, cost: 1 });
   }
 
   /**

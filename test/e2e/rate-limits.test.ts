@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { e2eTarget, uniqueTenant } from './support';
+import { connect, e2eTarget, uniqueTenant } from './support';
 
 const target = e2eTarget();
 const url = (path: string) => new URL(path, target.restUrl).toString();
@@ -36,5 +36,27 @@ describe('rate limits on every route, end to end', () => {
     // Assess: public route, no user: only the IP policy applies, and it is ours, not 1.2.3.4's.
     expect(response.status).toBe(200);
     expect(response.headers.get('ratelimit-policy')).toBe('"ip";q=300;w=60');
+  });
+});
+
+describe('WebSocket message limits, end to end', () => {
+  it('answers a flood of frames with rate-limited error frames and keeps the connection open', async () => {
+    // Prepare: the dev stage allows 20 messages per connection (5 a second).
+    const socket = await connect(`${target.webSocketUrl}?token=${await target.token('chatty', uniqueTenant('ws'))}`);
+    const frames: Record<string, unknown>[] = [];
+    socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
+
+    // Act
+    for (let i = 0; i < 30; i++) socket.send(JSON.stringify({ action: 'no-such-action', i }));
+    const deadline = Date.now() + 15_000;
+    while (frames.length < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+
+    // Assess
+    const limited = frames.filter((f) => f['code'] === 'rate-limited');
+    expect(frames).toHaveLength(30);
+    expect(limited.length).toBeGreaterThanOrEqual(5);
+    expect(limited[0]).toMatchObject({ type: 'error', violatedPolicies: ['ws-connection'] });
+    expect(socket.readyState).toBe(socket.OPEN);
+    socket.close();
   });
 });

@@ -87,7 +87,7 @@ describe.each(['dev', 'prod'])('stage %s', (stage) => {
     }
   });
 
-  it('rate-limits every route through the buckets table, which its functions may only conditionally update', () => {
+  it('rate-limits every route and WebSocket message through the buckets table, which functions may only conditionally update', () => {
     // Prepare
     const { serviceTemplate, dataTemplate, data } = stages[stage]!;
     const bucketsId = data.getLogicalId(data.rateLimits.table.node.defaultChild as CfnElement);
@@ -103,8 +103,15 @@ describe.each(['dev', 'prod'])('stage %s', (stage) => {
       expect(fn['Environment']['Variables']['RATE_LIMIT_ROUTE_POLICIES']).toBe(stageConfigs[stage]!.rateLimits.defaults.join(','));
       expect(JSON.parse(fn['Environment']['Variables']['RATE_LIMIT_POLICIES'])).toEqual(stageConfigs[stage]!.rateLimits.policies);
     }
+    const messageFunctions = Object.values(resourcesOf(serviceTemplate, 'AWS::Lambda::Function'))
+      .map((f) => f.Properties as Record<string, any>)
+      .filter((f) => f['Environment']['Variables']['WEBSOCKET_CALLBACK_URL'] !== undefined);
+    expect(messageFunctions.length).toBeGreaterThan(0);
+    for (const fn of messageFunctions) {
+      expect(fn['Environment']['Variables']['RATE_LIMIT_ROUTE_POLICIES']).toBe(stageConfigs[stage]!.rateLimits.webSocketDefaults.join(','));
+    }
     const grants = policies.filter((p) => p.includes(bucketsId));
-    expect(grants).toHaveLength(allRoutes.length);
+    expect(grants).toHaveLength(allRoutes.length + messageFunctions.length);
     for (const grant of grants) expect(grant).toMatch(/"Action":"dynamodb:UpdateItem"/);
   });
 

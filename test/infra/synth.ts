@@ -39,5 +39,5 @@ export function synthStage(stage: string): SynthesizedStage {
 
 export const stageConfigs = cdkJson.context['stages'] as Record<
   string,
-  { logRetentionDays: number; api: { throttle: { rateLimit: number; burstLimit: number } }; rateLimits: { defaults: string[]; policies: Record<string, unknown> } }
+  { logRetentionDays: number; api: { throttle: { rateLimit: number; burstLimit: number } }; rateLimits: { defaults: string[]; webSocketDefaults: string[]; policies: Record<string, unknown> } }
 >;
