@@ -1,6 +1,5 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { BucketSpec, RateLimitDecision } from './bucket';
+import { conditionalUpdate } from './conditional-update';
 import type { BucketTable, ConsumeRequest, ConsumeResult } from './token-bucket';
 
 const EXPIRY_SLACK_SECONDS = 60;
@@ -30,28 +29,21 @@ export async function consumeQuota(table: BucketTable, request: ConsumeRequest):
     resetAt: endsAt,
     retryAfterSeconds: allowed ? 0 : endsAt === null ? null : Math.max(1, Math.ceil(endsAt - now / 1000)),
   });
-  try {
-    const answer = await table.client.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: { pk: itemKey },
-        UpdateExpression: 'SET used = if_not_exists(used, :zero) + :cost' + (endsAt === null ? '' : ', expiresAt = :expiresAt'),
-        ConditionExpression: 'attribute_not_exists(used) OR used <= :maxUsed',
-        ExpressionAttributeValues: {
-          ':zero': 0,
-          ':cost': cost,
-          ':maxUsed': spec.capacity - cost,
-          ...(endsAt === null ? {} : { ':expiresAt': endsAt + EXPIRY_SLACK_SECONDS }),
-        },
-        ReturnValues: 'UPDATED_NEW',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-      { abortSignal: request.signal },
-    );
-    return { decision: decision(true, Number(answer.Attributes?.['used'])), tat: 0, calls: 1 };
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    const used = Number((error.Item?.['used'] as { N?: string } | undefined)?.N ?? spec.capacity);
-    return { decision: decision(false, used), tat: 0, calls: 1 };
-  }
+  const outcome = await conditionalUpdate(
+    table,
+    itemKey,
+    {
+      update: 'SET used = if_not_exists(used, :zero) + :cost' + (endsAt === null ? '' : ', expiresAt = :expiresAt'),
+      condition: 'attribute_not_exists(used) OR used <= :maxUsed',
+      values: {
+        ':zero': 0,
+        ':cost': cost,
+        ':maxUsed': spec.capacity - cost,
+        ...(endsAt === null ? {} : { ':expiresAt': endsAt + EXPIRY_SLACK_SECONDS }),
+      },
+    },
+    request.signal,
+  );
+  if (outcome.written) return { decision: decision(true, Number(outcome.attributes['used'])), tat: 0, calls: 1 };
+  return { decision: decision(false, Number(outcome.item?.['used'] ?? spec.capacity)), tat: 0, calls: 1 };
 }

@@ -1,6 +1,5 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RateLimitDecision } from './bucket';
+import { conditionalUpdate } from './conditional-update';
 import type { BucketTable } from './token-bucket';
 
 /**
@@ -98,70 +97,61 @@ type Write = 'same' | 'adjacent' | 'fresh';
 export async function countInWindow(table: BucketTable, request: WindowRequest): Promise<WindowResult> {
   const { spec, cost, now } = request;
   const { window, elapsed } = windowAt(spec, now);
-  const expiresAt = Math.ceil(((window + 2) * spec.windowSeconds * 1000) / 1000) + EXPIRY_SLACK_SECONDS;
+  // Two windows on, this item no longer counts for anything.
+  const expiresAt = (window + 2) * spec.windowSeconds + EXPIRY_SLACK_SECONDS;
   let known: WindowState | undefined = request.hint;
   for (let calls = 1; calls <= 3; calls++) {
     const write: Write = !known || known.window < window - 1 ? 'fresh' : known.window === window - 1 ? 'adjacent' : 'same';
-    try {
-      if (write === 'fresh') {
-        await table.client.send(
-          new UpdateCommand({
-            TableName: table.tableName,
-            Key: { pk: request.key },
-            UpdateExpression: 'SET w = :w, c = :cost, p = :zero, expiresAt = :expiresAt',
-            ConditionExpression: 'attribute_not_exists(w) OR w < :previousWindow',
-            ExpressionAttributeValues: { ':w': window, ':cost': cost, ':zero': 0, ':previousWindow': window - 1, ':expiresAt': expiresAt },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-          { abortSignal: request.signal },
-        );
-        const state = { window, current: cost, previous: 0 };
-        return { decision: decide(spec, state, cost, now, true), state, calls };
-      }
-      if (write === 'adjacent') {
-        // The old current count becomes the previous one; this request must fit beside it.
-        const maxPrevious = elapsed >= 1 ? Number.MAX_SAFE_INTEGER : Math.floor((spec.limit - cost) / (1 - elapsed) + 1e-9);
-        await table.client.send(
-          new UpdateCommand({
-            TableName: table.tableName,
-            Key: { pk: request.key },
-            UpdateExpression: 'SET p = c, c = :cost, w = :w, expiresAt = :expiresAt',
-            ConditionExpression: 'w = :previousWindow AND c <= :maxPrevious',
-            ExpressionAttributeValues: { ':w': window, ':cost': cost, ':previousWindow': window - 1, ':maxPrevious': maxPrevious, ':expiresAt': expiresAt },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-          { abortSignal: request.signal },
-        );
-        const state = { window, current: cost, previous: known!.current };
-        return { decision: decide(spec, state, cost, now, true), state, calls };
-      }
-      const previous = known!.previous;
-      const maxCurrent = Math.floor(spec.limit - cost - previous * (1 - elapsed) + 1e-9);
-      const answer = await table.client.send(
-        new UpdateCommand({
-          TableName: table.tableName,
-          Key: { pk: request.key },
-          UpdateExpression: 'SET c = c + :cost',
-          ConditionExpression: 'w = :w AND p = :p AND c <= :maxCurrent',
-          ExpressionAttributeValues: { ':w': window, ':p': previous, ':cost': cost, ':maxCurrent': maxCurrent },
-          ReturnValues: 'UPDATED_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-        { abortSignal: request.signal },
-      );
-      const state = { window, current: Number(answer.Attributes?.['c']), previous };
+    const previous = write === 'fresh' ? 0 : write === 'adjacent' ? known!.current : known!.previous;
+    const outcome = await conditionalUpdate(table, request.key, writeFor(write, spec, { window, elapsed, cost, previous, expiresAt }), request.signal);
+    if (outcome.written) {
+      const current = write === 'same' ? Number(outcome.attributes['c']) : cost;
+      const state = { window, current, previous };
       return { decision: decide(spec, state, cost, now, true), state, calls };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const item = error.Item as Record<string, { N?: string }> | undefined;
-      const seen: WindowState | undefined =
-        item?.['w']?.N === undefined ? undefined : { window: Number(item['w'].N), current: Number(item['c']?.N ?? 0), previous: Number(item['p']?.N ?? 0) };
-      const refusedIn = refusal(spec, seen, window, elapsed, cost);
-      if (refusedIn) return { decision: decide(spec, refusedIn, cost, now, false), state: refusedIn, calls };
-      known = seen;
     }
+    const item = outcome.item;
+    const seen: WindowState | undefined =
+      item?.['w'] === undefined ? undefined : { window: Number(item['w']), current: Number(item['c'] ?? 0), previous: Number(item['p'] ?? 0) };
+    const refusedIn = refusal(spec, seen, window, elapsed, cost);
+    if (refusedIn) return { decision: decide(spec, refusedIn, cost, now, false), state: refusedIn, calls };
+    known = seen;
   }
   throw new Error(`rate limit window ${request.key} kept changing under three consecutive writes`);
+}
+
+/**
+ * The write for one of the three cases, with the bound it must keep: the part of the estimate
+ * the caller knows is baked into the condition's value, the rest is checked against the item.
+ */
+function writeFor(
+  write: Write,
+  spec: WindowSpec,
+  at: { window: number; elapsed: number; cost: number; previous: number; expiresAt: number },
+): { update: string; condition: string; values: Record<string, unknown> } {
+  const { window, elapsed, cost, previous, expiresAt } = at;
+  switch (write) {
+    case 'fresh':
+      return {
+        update: 'SET w = :w, c = :cost, p = :zero, expiresAt = :expiresAt',
+        condition: 'attribute_not_exists(w) OR w < :previousWindow',
+        values: { ':w': window, ':cost': cost, ':zero': 0, ':previousWindow': window - 1, ':expiresAt': expiresAt },
+      };
+    case 'adjacent': {
+      // The old current count becomes the previous one; this request must fit beside it.
+      const maxPrevious = elapsed >= 1 ? Number.MAX_SAFE_INTEGER : Math.floor((spec.limit - cost) / (1 - elapsed) + 1e-9);
+      return {
+        update: 'SET p = c, c = :cost, w = :w, expiresAt = :expiresAt',
+        condition: 'w = :previousWindow AND c <= :maxPrevious',
+        values: { ':w': window, ':cost': cost, ':previousWindow': window - 1, ':maxPrevious': maxPrevious, ':expiresAt': expiresAt },
+      };
+    }
+    case 'same':
+      return {
+        update: 'SET c = c + :cost',
+        condition: 'w = :w AND p = :p AND c <= :maxCurrent',
+        values: { ':w': window, ':p': previous, ':cost': cost, ':maxCurrent': Math.floor(spec.limit - cost - previous * (1 - elapsed) + 1e-9) },
+      };
+  }
 }
 
 /** The state to refuse in, when the item as it is leaves no room for `cost`; else undefined. */

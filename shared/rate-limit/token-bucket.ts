@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { admitted, attemptBounds, refused, type BucketSpec, type RateLimitDecision } from './bucket';
+import { conditionalUpdate } from './conditional-update';
 import { consumeQuota } from './quota';
 
 /** Where buckets live: a table keyed by `pk` (string), with TTL on `expiresAt`. */
@@ -58,44 +58,37 @@ export async function consumeTokens(table: BucketTable, request: ConsumeRequest)
   let next: 'idle' | 'busy' = request.hint ?? 'idle';
   // idle -> busy -> idle can happen once when another caller fills the gap between our writes.
   for (let calls = 1; calls <= 3; calls++) {
-    try {
-      if (next === 'idle') {
-        await table.client.send(
-          new UpdateCommand({
-            TableName: table.tableName,
-            Key: { pk: request.key },
-            UpdateExpression: 'SET tat = :idleTat, expiresAt = :expiresAt',
-            ConditionExpression: 'attribute_not_exists(tat) OR tat < :now',
-            ExpressionAttributeValues: { ':idleTat': bounds.idleTat, ':now': now, ':expiresAt': expiresAt(bounds.idleTat) },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-          { abortSignal: request.signal },
-        );
-        return { decision: admitted(spec, bounds.idleTat, now), tat: bounds.idleTat, calls };
-      }
-      const answer = await table.client.send(
-        new UpdateCommand({
-          TableName: table.tableName,
-          Key: { pk: request.key },
-          UpdateExpression: 'SET tat = tat + :costMs, expiresAt = :expiresAt',
-          ConditionExpression: 'tat BETWEEN :now AND :limitTat',
-          ExpressionAttributeValues: { ':costMs': bounds.costMs, ':now': now, ':limitTat': bounds.limitTat, ':expiresAt': expiresAt(bounds.limitTat + bounds.costMs) },
-          ReturnValues: 'UPDATED_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-        { abortSignal: request.signal },
-      );
-      const tat = Number(answer.Attributes?.['tat']);
+    const outcome =
+      next === 'idle'
+        ? await conditionalUpdate(
+            table,
+            request.key,
+            {
+              update: 'SET tat = :idleTat, expiresAt = :expiresAt',
+              condition: 'attribute_not_exists(tat) OR tat < :now',
+              values: { ':idleTat': bounds.idleTat, ':now': now, ':expiresAt': expiresAt(bounds.idleTat) },
+            },
+            request.signal,
+          )
+        : await conditionalUpdate(
+            table,
+            request.key,
+            {
+              update: 'SET tat = tat + :costMs, expiresAt = :expiresAt',
+              condition: 'tat BETWEEN :now AND :limitTat',
+              values: { ':costMs': bounds.costMs, ':now': now, ':limitTat': bounds.limitTat, ':expiresAt': expiresAt(bounds.limitTat + bounds.costMs) },
+            },
+            request.signal,
+          );
+    if (outcome.written) {
+      const tat = Number(outcome.attributes['tat']);
       return { decision: admitted(spec, tat, now), tat, calls };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const seen = error.Item?.['tat'] as { N?: string } | undefined;
-      const tat = seen?.N === undefined ? undefined : Number(seen.N);
-      // Expiry is checked here, not left to TTL (which may lag by days): a past `tat` is a full bucket.
-      if (tat === undefined || tat < now) next = 'idle';
-      else if (tat > bounds.limitTat) return { decision: refused(spec, tat, cost, now), tat, calls };
-      else next = 'busy';
     }
+    const tat = outcome.item?.['tat'] as number | undefined;
+    // Expiry is checked here, not left to TTL (which may lag by days): a past `tat` is a full bucket.
+    if (tat === undefined || tat < now) next = 'idle';
+    else if (tat > bounds.limitTat) return { decision: refused(spec, tat, cost, now), tat, calls };
+    else next = 'busy';
   }
   throw new Error(`rate limit bucket ${request.key} kept changing under three consecutive writes`);
 }
