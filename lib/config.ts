@@ -34,6 +34,21 @@ const JwksAuthSchema = z.object({
   claims: ClaimsSchema.prefault({}),
 });
 
+const KEY_SUBJECT_MESSAGE = 'names a policy with subject "key": those belong to the rate-limit service, not to routes or messages';
+
+/** Short names that become part of resource names. */
+const ResourceNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lower-case letters, digits and dashes, at most 32');
+
+const UsagePlanSchema = z.object({
+  description: z.string().optional(),
+  /** Steady rate and burst per API key, in requests per second. */
+  throttle: z.object({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() }).optional(),
+  /** Requests per key per period (UTC-aligned days, weeks or months). */
+  quota: z.object({ limit: z.number().int().positive(), period: z.enum(['DAY', 'WEEK', 'MONTH']) }).optional(),
+  /** Keys to create in this plan; production usually issues them per customer instead. */
+  apiKeys: z.array(ResourceNameSchema).default([]),
+});
+
 /** CloudWatch Logs accepts only these retention periods. */
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
@@ -61,6 +76,11 @@ export const StageConfigSchema = z
       }),
       /** Largest JSON body a route accepts unless it says otherwise (API Gateway's own cap is 10 MB). */
       maxBodyBytes: z.number().int().positive().max(10 * 1024 * 1024),
+      /**
+       * Usage plans, by name: they meter and throttle API keys at the edge, on the routes whose
+       * contract says `apiKey: true`. Each key named here is created with a generated value.
+       */
+      usagePlans: z.record(ResourceNameSchema, UsagePlanSchema).default({}),
     }),
     auth: z.discriminatedUnion('mode', [SecretAuthSchema, JwksAuthSchema]),
     rateLimits: z
@@ -74,12 +94,18 @@ export const StageConfigSchema = z
         webSocketDefaults: z.array(PolicyNameSchema),
       })
       .refine((r) => r.defaults.every((name) => name in r.policies), { path: ['defaults'], message: 'names a policy that is not defined' })
-      .refine((r) => r.webSocketDefaults.every((name) => name in r.policies), { path: ['webSocketDefaults'], message: 'names a policy that is not defined' }),
+      .refine((r) => r.webSocketDefaults.every((name) => name in r.policies), { path: ['webSocketDefaults'], message: 'names a policy that is not defined' })
+      .refine((r) => r.defaults.every((name) => r.policies[name]?.subject !== 'key'), { path: ['defaults'], message: KEY_SUBJECT_MESSAGE })
+      .refine((r) => r.webSocketDefaults.every((name) => r.policies[name]?.subject !== 'key'), { path: ['webSocketDefaults'], message: KEY_SUBJECT_MESSAGE }),
     alarms: z.object({
       errorRatePercent: z.number().positive().max(100),
       p99LatencyMs: z.number().int().positive(),
       oldestMessageAgeSeconds: z.number().int().positive(),
     }),
+  })
+  .refine((c) => new Set(Object.values(c.api.usagePlans).flatMap((p) => p.apiKeys)).size === Object.values(c.api.usagePlans).flatMap((p) => p.apiKeys).length, {
+    path: ['api', 'usagePlans'],
+    message: 'an API key may be named in one usage plan only',
   })
   .refine((c) => !(c.production && c.auth.mode === 'secret'), {
     path: ['auth', 'mode'],

@@ -1,4 +1,4 @@
-import { CfnOutput } from 'aws-cdk-lib';
+import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { getHealthRoute, getLivenessRoute, getMeRoute, getOpenApiRoute } from '#shared/contracts/platform';
 import type { DataStack } from './data-stack';
@@ -9,6 +9,7 @@ import { Observability } from './platform/observability';
 import { PlatformRestApi } from './platform/rest-api';
 import { SwitchyardStack, type SwitchyardStackProps } from './platform/stage';
 import { PlatformWebSocketApi } from './platform/websocket-api';
+import { RateLimiterService } from './rate-limiter/service';
 
 export interface ServiceStackProps extends SwitchyardStackProps {
   readonly data: DataStack;
@@ -26,6 +27,7 @@ export class ServiceStack extends SwitchyardStack {
   readonly auth: PlatformAuth;
   readonly restApi: PlatformRestApi;
   readonly webSocketApi: PlatformWebSocketApi;
+  readonly rateLimiter: RateLimiterService;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
@@ -91,9 +93,15 @@ export class ServiceStack extends SwitchyardStack {
       }),
     });
 
+    this.rateLimiter = new RateLimiterService(this, 'RateLimiter', { restApi: this.restApi, storage: data.rateLimits });
+
     new CfnOutput(this, 'RestApiUrl', { value: this.restApi.url, description: 'Base URL of the REST API' });
     new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketApi.url, description: 'wss:// URL of the WebSocket API' });
     new CfnOutput(this, 'EventBusName', { value: this.bus.bus.eventBusName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
+    new CfnOutput(this, 'ApiKeyIds', {
+      value: Stack.of(this).toJsonString(Object.fromEntries(Object.entries(this.restApi.apiKeys).map(([name, key]) => [name, key.keyId]))),
+      description: 'API keys by name (JSON); read a value with `aws apigateway get-api-key --api-key <id> --include-value`',
+    });
   }
 }

@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readAssembly } from './assembly/read';
 import { CallCounter, startAwsEndpoint, type AwsEndpoint } from './aws/endpoint';
-import { startRestGateway } from './gateway/rest/index';
+import type { FaultInjector } from './aws/faults';
+import { ApiKeyStore, startRestGateway, UsagePlans, type ApiKey } from './gateway/rest/index';
 import { startWebSocketGateway } from './gateway/websocket/index';
 import { DEFAULT_ENVIRONMENT, type CloudModel, type LocalEnvironment } from './model';
 import { freePort } from './net';
 import { LambdaRuntime, type FunctionLogLine } from './runtime/lambda';
 import { provisionTables, startDynamoDb, type DynamoDbLocal } from './services/dynamodb';
 import { EventBridgeService } from './services/eventbridge/service';
+import { MetricStore } from './services/metrics';
 import { startS3 } from './services/s3/index';
 import { SecretsService } from './services/secrets';
 import { startEventSourceMappings, startSqs } from './services/sqs/index';
@@ -78,10 +80,20 @@ export class LocalCloud {
     });
     await this.runtime.reload(changed);
     await provisionTables(this.dynamoDb.client, next.tables);
-    const shape = (m: CloudModel) => JSON.stringify([m.restApis, m.webSocketApis, m.rules, m.queues, m.eventSourceMappings, m.buckets]);
-    const needsRestart = shape(next) === shape(this.model) ? [] : ['routes, rules, queues or buckets changed'];
+    const shape = (m: CloudModel) => JSON.stringify([m.restApis, m.apiKeys, m.usagePlans, m.usagePlanKeys, m.webSocketApis, m.rules, m.queues, m.eventSourceMappings, m.buckets]);
+    const needsRestart = shape(next) === shape(this.model) ? [] : ['routes, API keys, rules, queues or buckets changed'];
     this.current = next;
     return { reloaded: changed.map((f) => f.functionName), needsRestart };
+  }
+
+  /** Fault rules the AWS endpoint applies to the app's calls (`/_local/faults`). */
+  get faults(): FaultInjector {
+    return this.aws.faults;
+  }
+
+  /** The CloudWatch metrics functions published as EMF lines (`/_local/metrics`). */
+  get metrics(): MetricStore {
+    return this.aws.metrics;
   }
 
   /** Processes the cloud runs besides this one (DynamoDB Local), for resource accounting. */
@@ -92,6 +104,14 @@ export class LocalCloud {
   /** What the cloud serves, as last read from the assembly. */
   get model(): CloudModel {
     return this.current;
+  }
+
+  /** The API keys and usage plans the REST gateways check methods that require a key against. */
+  private usagePlans = UsagePlans.none();
+
+  /** Every API key of the app with its value (generated ones kept under the state dir), for clients to send as `x-api-key`. */
+  get apiKeys(): readonly ApiKey[] {
+    return this.usagePlans.apiKeys;
   }
 
   /** Environment variables that point an AWS SDK or CLI at this cloud. */
@@ -152,10 +172,15 @@ export class LocalCloud {
 
       const secrets = new SecretsService(model.secrets, options.stateDir ? join(options.stateDir, 'secrets.json') : undefined);
       const counter = new CallCounter();
+      const metrics = new MetricStore();
       const runtime = new LambdaRuntime(model.functions, {
         env,
         baseEnvironment: functionBaseEnvironment(awsUrl),
-        ...(options.onLog ? { onLog: options.onLog } : {}),
+        // EMF lines are metrics whoever reads the logs; CloudWatch Logs extracts them likewise.
+        onLog: (line) => {
+          metrics.ingestLine(line.line);
+          options.onLog?.(line);
+        },
       });
       closables.push(runtime);
 
@@ -220,6 +245,7 @@ export class LocalCloud {
         upstreams: { dynamodb: dynamoDb.endpoint, sqs: sqsService.endpoint, s3: s3.endpoint },
         services: { secretsmanager: secrets, events },
         lambda: runtime,
+        metrics,
       });
       closables.push(aws);
 
@@ -234,9 +260,15 @@ export class LocalCloud {
       });
       closables.push({ close: () => mappings.stop() });
 
+      // One set of usage plans for every gateway: a plan's limits are per key across its API stages.
+      const usagePlans = new UsagePlans({
+        keys: new ApiKeyStore(model.apiKeys, options.stateDir ? join(options.stateDir, 'api-keys.json') : undefined),
+        plans: model.usagePlans,
+        planKeys: model.usagePlanKeys,
+      });
       const restApis: Endpoint[] = [];
       for (const api of model.restApis) {
-        const gateway = await startRestGateway({ api, invoker: runtime, env, port: apiPorts.get(api.apiId)! });
+        const gateway = await startRestGateway({ api, invoker: runtime, env, port: apiPorts.get(api.apiId)!, usagePlans });
         closables.push(gateway);
         // Like API Gateway's own stage URL, with the trailing slash, so `${url}health` works.
         restApis.push({ name: api.name, url: gateway.url.replace(/\/?$/, '/') });
@@ -257,7 +289,9 @@ export class LocalCloud {
       }
       const apiOrigins = Object.fromEntries([...apiPorts].map(([apiId, port]) => [apiId, `127.0.0.1:${port}`]));
       const reread = () => readAssembly(options.assemblyDir, readOptions);
-      return new LocalCloud(model, aws, restApis, webSocketApis, counter, runtime, secrets, events, closables, dynamoDb, apiOrigins, reread);
+      const cloud = new LocalCloud(model, aws, restApis, webSocketApis, counter, runtime, secrets, events, closables, dynamoDb, apiOrigins, reread);
+      cloud.usagePlans = usagePlans;
+      return cloud;
     } catch (error) {
       await Promise.allSettled([...closables].reverse().map((c) => c.close()));
       throw error;

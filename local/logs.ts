@@ -17,7 +17,9 @@ const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL'];
 /**
  * Parses one line a function printed. Powertools writes JSON with `level`, `message`,
  * `timestamp` and the keys a handler appended (`correlationId`); anything else is shown as it
- * is. EMF metric blobs (`_aws`) are metrics, not logs, and come back as undefined.
+ * is. EMF metric blobs (`_aws`) are metrics, not logs, and come back as undefined: the local
+ * cloud collects them into its metric store (`cloud.metrics`, `GET /_local/metrics`) before any
+ * log reader sees the line.
  */
 export function parseLogLine(entry: FunctionLogLine): ReadableLogLine | undefined {
   const text = entry.line.trim();

@@ -123,6 +123,12 @@ export interface GatewayResponseModel {
   readonly template?: string;
 }
 
+/** A token bucket's settings: `burstLimit` requests at once, refilled at `rateLimit` a second. */
+export interface ThrottleModel {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
 export interface RestApiModel extends StackResource {
   /** The local API id (10 lower-case characters, as API Gateway makes them). */
   readonly apiId: string;
@@ -130,8 +136,51 @@ export interface RestApiModel extends StackResource {
   readonly resources: readonly RestResourceModel[];
   readonly authorizers: readonly RestAuthorizerModel[];
   readonly gatewayResponses: readonly GatewayResponseModel[];
-  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly throttle?: ThrottleModel;
   readonly binaryMediaTypes: readonly string[];
+  /**
+   * Where a method requiring an API key finds it (`ApiKeySourceType`): the `x-api-key` header,
+   * or the `usageIdentifierKey` its Lambda authorizer returns.
+   * @default 'HEADER'
+   */
+  readonly apiKeySource?: 'HEADER' | 'AUTHORIZER';
+}
+
+/** An `AWS::ApiGateway::ApiKey`. */
+export interface ApiKeyModel extends StackResource {
+  /** The key id (its `Ref`), what `$context.identity.apiKeyId` says. */
+  readonly id: string;
+  readonly enabled: boolean;
+  /** The template's `Value`; when absent API Gateway generates one (kept in the local state). */
+  readonly value?: string;
+}
+
+/** The usage plan's settings for one API stage (`ApiStages`). */
+export interface UsagePlanStageModel {
+  readonly apiId: string;
+  readonly stage: string;
+  /**
+   * Per-method throttles, by `<resource path>/<HTTP method>` (`/v1/items/GET`; the root
+   * resource is `/GET`), replacing the plan's throttle for those methods.
+   */
+  readonly methodThrottles: Readonly<Record<string, ThrottleModel>>;
+}
+
+/** An `AWS::ApiGateway::UsagePlan`: per-key throttle and quota on the API stages it names. */
+export interface UsagePlanModel extends StackResource {
+  /** Its `Ref`. */
+  readonly id: string;
+  readonly apiStages: readonly UsagePlanStageModel[];
+  /** Per key, a token bucket; none means only the stage and account limits apply. */
+  readonly throttle?: ThrottleModel;
+  /** Requests per key per period, periods aligned on UTC; `offset` is taken off the first period. */
+  readonly quota?: { readonly limit: number; readonly period: 'DAY' | 'WEEK' | 'MONTH'; readonly offset: number };
+}
+
+/** An `AWS::ApiGateway::UsagePlanKey`: an API key admitted by a usage plan. */
+export interface UsagePlanKeyModel {
+  readonly keyId: string;
+  readonly usagePlanId: string;
 }
 
 export interface WebSocketRouteModel {
@@ -291,6 +340,9 @@ export interface CloudModel {
   readonly stacks: readonly string[];
   readonly functions: readonly FunctionModel[];
   readonly restApis: readonly RestApiModel[];
+  readonly apiKeys: readonly ApiKeyModel[];
+  readonly usagePlans: readonly UsagePlanModel[];
+  readonly usagePlanKeys: readonly UsagePlanKeyModel[];
   readonly webSocketApis: readonly WebSocketApiModel[];
   readonly tables: readonly TableModel[];
   readonly secrets: readonly SecretModel[];

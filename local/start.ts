@@ -37,7 +37,7 @@ Runs the whole Switchyard stack on this machine (DynamoDB Local needs Java 17+).
 
 Options:
   --stage <name>     stage from cdk.json (default dev; its auth mode must be "secret")
-  --fresh            start with empty tables and new secrets
+  --fresh            start with empty tables, new secrets and new API key values
   --synth            synthesize even when no source changed since the last run
   --no-synth         serve the existing .local/cdk.out without synthesizing
   --no-watch         do not resynthesize and reload when code changes
@@ -120,6 +120,8 @@ const endpoints = {
   aws: cloud.aws.url,
   apiOrigins: cloud.apiOrigins,
   token,
+  // What a client sends as `x-api-key` to methods that require a key.
+  apiKeys: cloud.apiKeys.map(({ name, id, value, enabled }) => ({ name, id, value, enabled })),
   outputs: cloud.model.outputs,
 };
 writeFileSync(join(ROOT, '.local', 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
@@ -128,6 +130,7 @@ const rows: [string, string][] = [
   ...cloud.restApis.map((a): [string, string] => ['REST API', a.url]),
   ...cloud.webSocketApis.map((a): [string, string] => ['WebSocket API', a.url]),
   ['AWS endpoint', `${cloud.aws.url}   (AWS_ENDPOINT_URL for the SDK and CLI; any credentials)`],
+  ['Local controls', `${cloud.aws.url}/_local/calls, /faults, /metrics   (see local/README.md)`],
   ['State', `${stateDir}   (--fresh starts empty)`],
 ];
 const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
@@ -140,6 +143,13 @@ process.stdout.write(
     '',
     token ? `  Token (user dev-user, tenant local, every scope, 12 h):\n  ${token}` : '  No development token: this stage does not verify with a shared secret.',
     '',
+    ...(cloud.apiKeys.length
+      ? [
+          '  API keys (send as x-api-key; also in .local/endpoints.json):',
+          ...cloud.apiKeys.map((key) => `  ${key.name.padEnd(15)} ${key.value}${key.enabled ? '' : '   (disabled)'}`),
+          '',
+        ]
+      : []),
     ...(rest ? [`  Try:  curl ${rest}health`, token ? `        curl -H "Authorization: Bearer $(jq -r .token .local/endpoints.json)" ${rest}v1/me` : ''] : []),
     '',
     'Function logs follow. Ctrl-C stops everything.',

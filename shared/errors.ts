@@ -87,12 +87,15 @@ export class TooManyRequestsError extends AppError {
    * @param retryAfterSeconds when the same request would pass; undefined when it never will
    * @param violatedPolicies the limits that refused it, named for the client
    * @param headers rate-limit headers the refusal carries (`RateLimit`, `Retry-After`, ...)
+   * @param extensions more members for the problem body (the decision of `/v1/limits/check`);
+   *   they never replace the standard ones
    */
   constructor(
     message: string,
     readonly retryAfterSeconds: number | undefined,
     readonly violatedPolicies: readonly string[] = [],
     readonly headers: Readonly<Record<string, string>> = {},
+    readonly extensions: Readonly<Record<string, unknown>> = {},
   ) {
     super(message);
   }

@@ -1,15 +1,18 @@
 import { Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
+  ApiKey,
   AuthorizationType,
   Cors,
   EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
+  Period,
   ResponseType,
   RestApi,
   TokenAuthorizer,
+  UsagePlan,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -75,6 +78,9 @@ export class PlatformRestApi extends Construct {
   readonly api: RestApi;
   readonly authorizer: TokenAuthorizer;
   readonly servedRoutes: ServedRoute[] = [];
+  /** The stage's usage plans and the API keys created in them, by the names in stage configuration. */
+  readonly usagePlans: Readonly<Record<string, UsagePlan>>;
+  readonly apiKeys: Readonly<Record<string, ApiKey>>;
   private readonly observability: Observability;
   private readonly rateLimits: RateLimiterStorage;
   private readonly acknowledgedPreflights = new Set<string>();
@@ -173,6 +179,27 @@ export class PlatformRestApi extends Construct {
       reason: "API Gateway's account-level logging role needs exactly this AWS-managed policy; it is not attached to any function.",
     });
     props.observability.monitorRestApi(this.api);
+
+    const usagePlans: Record<string, UsagePlan> = {};
+    const apiKeys: Record<string, ApiKey> = {};
+    for (const [name, plan] of Object.entries(config.api.usagePlans)) {
+      const usagePlan = this.api.addUsagePlan(`UsagePlan-${name}`, {
+        name: `switchyard-${stack.stage}-${name}`,
+        ...(plan.description ? { description: plan.description } : {}),
+        ...(plan.throttle ? { throttle: plan.throttle } : {}),
+        ...(plan.quota ? { quota: { limit: plan.quota.limit, period: Period[plan.quota.period] } } : {}),
+        apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+      });
+      usagePlans[name] = usagePlan;
+      for (const keyName of plan.apiKeys) {
+        // No value given: API Gateway generates one (read it with `aws apigateway get-api-key --include-value`).
+        const key = new ApiKey(this, `ApiKey-${keyName}`, { apiKeyName: `switchyard-${stack.stage}-${keyName}`, description: `Usage plan ${name}` });
+        usagePlan.addApiKey(key);
+        apiKeys[keyName] = key;
+      }
+    }
+    this.usagePlans = usagePlans;
+    this.apiKeys = apiKeys;
   }
 
   /** The stage's base URL. */
@@ -191,9 +218,11 @@ export class PlatformRestApi extends Construct {
     const method = resource.addMethod(
       route.method,
       new LambdaIntegration(handler, { proxy: true, timeout: Duration.seconds(29) }),
-      isPublic(route)
-        ? { authorizationType: AuthorizationType.NONE, operationName: route.operationId }
-        : { authorizer: this.authorizer, authorizationType: AuthorizationType.CUSTOM, operationName: route.operationId },
+      {
+        operationName: route.operationId,
+        apiKeyRequired: route.apiKey ?? false,
+        ...(isPublic(route) ? { authorizationType: AuthorizationType.NONE } : { authorizer: this.authorizer, authorizationType: AuthorizationType.CUSTOM }),
+      },
     );
     if (isPublic(route)) {
       this.acknowledgeUnauthenticated(method, `${route.method} ${route.path} is public by its route contract (auth: { public: true }).`);

@@ -1,6 +1,7 @@
 import { AttributeType, type TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { maxCostOf } from '#shared/rate-limit/policy';
 import { AppTable } from '../platform/app-table';
 import { SwitchyardStack } from '../platform/stage';
 
@@ -28,6 +29,11 @@ export class RateLimiterStorage extends Construct {
     const { config } = SwitchyardStack.of(fn);
     const unknown = limits.policies.filter((name) => !(name in config.rateLimits.policies));
     if (unknown.length) throw new Error(`${fn.node.path}: unknown rate limit policies ${unknown.join(', ')}`);
+    for (const name of limits.policies) {
+      const policy = config.rateLimits.policies[name]!;
+      if (policy.subject === 'key') throw new Error(`${fn.node.path}: policy ${name} has subject "key": it belongs to the rate-limit service, not to routes`);
+      if (limits.cost > maxCostOf(policy)) throw new Error(`${fn.node.path}: cost ${limits.cost} exceeds what policy ${name} can ever admit (${maxCostOf(policy)})`);
+    }
     this.table.grant(fn, 'dynamodb:UpdateItem');
     fn.addEnvironment('RATE_LIMIT_TABLE_NAME', this.table.tableName);
     fn.addEnvironment('RATE_LIMIT_POLICIES', JSON.stringify(config.rateLimits.policies));

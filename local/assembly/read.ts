@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
+  ApiKeyModel,
   CloudModel,
   EventBusModel,
   EventRuleModel,
@@ -14,6 +15,9 @@ import type {
   RestResourceModel,
   SecretModel,
   TableModel,
+  ThrottleModel,
+  UsagePlanKeyModel,
+  UsagePlanModel,
   QueueModel,
   EventSourceMappingModel,
   BucketModel,
@@ -76,6 +80,9 @@ export function readAssembly(dir: string, options: ReadOptions): CloudModel {
     stacks: [...stacks.keys()],
     functions: [] as FunctionModel[],
     restApis: [] as RestApiModel[],
+    apiKeys: [] as ApiKeyModel[],
+    usagePlans: [] as UsagePlanModel[],
+    usagePlanKeys: [] as UsagePlanKeyModel[],
     webSocketApis: [] as WebSocketApiModel[],
     tables: [] as TableModel[],
     secrets: [] as SecretModel[],
@@ -112,6 +119,15 @@ export function readAssembly(dir: string, options: ReadOptions): CloudModel {
           break;
         case 'AWS::ApiGateway::RestApi':
           model.restApis.push(reader.restApi(logicalId, resource));
+          break;
+        case 'AWS::ApiGateway::ApiKey':
+          model.apiKeys.push(reader.apiKey(logicalId, resource));
+          break;
+        case 'AWS::ApiGateway::UsagePlan':
+          model.usagePlans.push(reader.usagePlan(logicalId, resource));
+          break;
+        case 'AWS::ApiGateway::UsagePlanKey':
+          model.usagePlanKeys.push(reader.usagePlanKey(resource));
           break;
         case 'AWS::ApiGatewayV2::Api':
           if (resource.Properties?.['ProtocolType'] === 'WEBSOCKET') model.webSocketApis.push(reader.webSocketApi(logicalId, resource));
@@ -320,7 +336,52 @@ class StackReader {
         ? { throttle: { rateLimit: Number(settings['ThrottlingRateLimit']), burstLimit: Number(settings['ThrottlingBurstLimit'] ?? settings['ThrottlingRateLimit']) } }
         : {}),
       binaryMediaTypes: ((props['BinaryMediaTypes'] ?? []) as string[]).map(String),
+      apiKeySource: props['ApiKeySourceType'] === 'AUTHORIZER' ? 'AUTHORIZER' : 'HEADER',
     };
+  }
+
+  apiKey(logicalId: string, resource: Resource): ApiKeyModel {
+    const p = (this.resolve(resource.Properties ?? {}) ?? {}) as Record<string, unknown>;
+    return {
+      logicalId,
+      stackName: this.stack.stackName,
+      // CloudFormation names a key it was given no name for after the stack and logical id.
+      name: typeof p['Name'] === 'string' && p['Name'] ? p['Name'] : `${this.stack.stackName}-${logicalId}`,
+      id: this.id(logicalId).ref,
+      enabled: p['Enabled'] === true || p['Enabled'] === 'true',
+      ...(typeof p['Value'] === 'string' && p['Value'] ? { value: p['Value'] } : {}),
+    };
+  }
+
+  usagePlan(logicalId: string, resource: Resource): UsagePlanModel {
+    const p = (this.resolve(resource.Properties ?? {}) ?? {}) as Record<string, any>;
+    const quota = p['Quota'] as Record<string, unknown> | undefined;
+    const period = String(quota?.['Period'] ?? '').toUpperCase();
+    return {
+      logicalId,
+      stackName: this.stack.stackName,
+      name: typeof p['UsagePlanName'] === 'string' ? p['UsagePlanName'] : `${this.stack.stackName}-${logicalId}`,
+      id: this.id(logicalId).ref,
+      apiStages: ((p['ApiStages'] ?? []) as Record<string, unknown>[]).map((stage) => ({
+        apiId: String(stage['ApiId']),
+        stage: String(stage['Stage']),
+        methodThrottles: Object.fromEntries(
+          Object.entries((stage['Throttle'] ?? {}) as Record<string, Record<string, unknown>>).flatMap(([path, settings]) => {
+            const throttle = throttleOf(settings);
+            return throttle ? [[methodThrottleKey(path), throttle]] : [];
+          }),
+        ),
+      })),
+      ...(throttleOf(p['Throttle']) ? { throttle: throttleOf(p['Throttle'])! } : {}),
+      ...(quota?.['Limit'] !== undefined && (period === 'DAY' || period === 'WEEK' || period === 'MONTH')
+        ? { quota: { limit: Number(quota['Limit']), period, offset: Number(quota['Offset'] ?? 0) } }
+        : {}),
+    };
+  }
+
+  usagePlanKey(resource: Resource): UsagePlanKeyModel {
+    const p = (this.resolve(resource.Properties ?? {}) ?? {}) as Record<string, unknown>;
+    return { keyId: String(p['KeyId']), usagePlanId: String(p['UsagePlanId']) };
   }
 
   private integration(integration: Record<string, unknown> | undefined): IntegrationModel {
@@ -574,6 +635,20 @@ function notificationTargets(configurations: unknown, arnKey: 'Queue' | 'Functio
       ...(suffix ? { suffix } : {}),
     };
   });
+}
+
+/** A usage plan's `{ RateLimit, BurstLimit }`; a missing burst is taken to be the rate. */
+function throttleOf(settings: unknown): ThrottleModel | undefined {
+  if (!settings || typeof settings !== 'object') return undefined;
+  const s = settings as Record<string, unknown>;
+  if (s['RateLimit'] === undefined && s['BurstLimit'] === undefined) return undefined;
+  const rateLimit = Number(s['RateLimit'] ?? s['BurstLimit']);
+  return { rateLimit, burstLimit: Number(s['BurstLimit'] ?? rateLimit) };
+}
+
+/** `/items/GET` as the template writes it; CDK writes the root resource's methods as `//GET`, API Gateway as `/GET`. */
+function methodThrottleKey(path: string): string {
+  return path.replace(/^\/\//, '/');
 }
 
 /** `'application/json'` → `application/json`: API Gateway writes static mapping values in single quotes. */

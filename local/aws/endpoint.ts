@@ -1,5 +1,8 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { LambdaInvoker } from '../model';
+import { MetricStore } from '../services/metrics';
+import { FaultInjector, FaultRuleError, type FaultRule, type FaultRuleInput } from './faults';
+import { serviceError } from './service-errors';
 
 /** An AWS JSON-protocol answer from an in-process service. */
 export interface JsonResponse {
@@ -49,12 +52,27 @@ export interface AwsEndpointOptions {
   readonly services?: Readonly<Record<string, JsonService>>;
   /** Serves the Lambda Invoke API (`aws lambda invoke`, the SDK's `InvokeCommand`). */
   readonly lambda?: LambdaInvoker;
+  /** The fault rules served on `/_local/faults` and applied to every call. @default a new one, with no rules */
+  readonly faults?: FaultInjector;
+  /** The metrics served on `/_local/metrics`. @default an empty store */
+  readonly metrics?: MetricStore;
+  /** How long a `timeout` fault holds a call its client has not given up on. @default 60 s */
+  readonly faultTimeoutMs?: number;
 }
 
 export interface AwsEndpoint {
   readonly url: string;
   readonly port: number;
+  readonly faults: FaultInjector;
+  readonly metrics: MetricStore;
   close(): Promise<void>;
+}
+
+/** What the routes share: the options, with the stores settled, and the calls a fault holds. */
+interface EndpointState extends AwsEndpointOptions {
+  readonly faults: FaultInjector;
+  readonly metrics: MetricStore;
+  readonly held: Set<IncomingMessage>;
 }
 
 /** `X-Amz-Target` prefixes of the JSON protocols, by the signing name of their service. */
@@ -69,14 +87,16 @@ const TARGET_PREFIXES: Record<string, string> = {
 /**
  * The one endpoint the SDK and the AWS CLI talk to (`AWS_ENDPOINT_URL`). It tells services
  * apart by `X-Amz-Target` or, failing that, the service in the request's SigV4 credential
- * scope, counts every call, and hands it to the service that serves it. Signatures are not
- * checked here: the local cloud trusts its own machine (S3 presigned URLs are the exception,
- * checked by the S3 emulator, because that check is a behaviour users rely on).
+ * scope, counts every call, fails it if a fault rule says so (`/_local/faults`), and hands it
+ * to the service that serves it. Signatures are not checked here: the local cloud trusts its
+ * own machine (S3 presigned URLs are the exception, checked by the S3 emulator, because that
+ * check is a behaviour users rely on).
  */
 export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<AwsEndpoint> {
   const host = options.host ?? '127.0.0.1';
+  const state: EndpointState = { ...options, faults: options.faults ?? new FaultInjector(), metrics: options.metrics ?? new MetricStore(), held: new Set() };
   const server: Server = createServer((req, res) => {
-    void route(req, res, options).catch((error: Error) => {
+    void route(req, res, state).catch((error: Error) => {
       if (!res.headersSent) jsonReply(res, 500, { __type: 'InternalFailure', message: error.message });
       else res.destroy(error);
     });
@@ -90,42 +110,135 @@ export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<Aws
   return {
     url: `http://${host}:${port}`,
     port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    faults: state.faults,
+    metrics: state.metrics,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Calls a `timeout` fault holds would keep the server open for a minute.
+        for (const req of state.held) req.socket.destroy();
+      }),
   };
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, options: AwsEndpointOptions): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, options: EndpointState): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://local');
   if (url.pathname === '/_local/calls') {
     if (req.method === 'DELETE') options.counter.reset();
     return jsonReply(res, 200, options.counter.snapshot());
   }
+  if (url.pathname === '/_local/faults' || url.pathname.startsWith('/_local/faults/')) return faultsApi(req, res, url, options.faults);
+  if (url.pathname === '/_local/metrics') return metricsApi(req, res, url, options.metrics);
 
   const target = headerOf(req, 'x-amz-target');
-  const [prefix, operation] = target ? target.split('.', 2) : [];
+  const [prefix, jsonOperation] = target ? target.split('.', 2) : [];
   // S3 is the service a request belongs to when nothing names another: a browser's presigned
   // POST carries its credential in the form body, and a plain GET of a public URL carries none.
   const service = (prefix && TARGET_PREFIXES[prefix]) ?? signingService(req) ?? 's3';
+  const invocation = service === 'lambda' && options.lambda ? /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname) : undefined;
+  const operation =
+    service === 'lambda' && options.lambda ? (invocation ? 'Invoke' : 'Unknown') : (jsonOperation ?? restOperation(service, req.method ?? 'GET', url));
+  options.counter.add(service, operation);
+
+  // The body is read ahead only when a fault rule has to look into it; otherwise it streams.
+  let body: Buffer | undefined;
+  const candidates = options.faults.candidates(service, operation, req.url ?? '/');
+  if (candidates.any) {
+    if (candidates.needsBody) body = await readBody(req);
+    const rule = options.faults.take(service, operation, { target: req.url ?? '/', ...(body ? { body: body.toString('utf8') } : {}) });
+    if (rule) return injectFault(rule, req, res, options);
+  }
 
   if (service === 'lambda' && options.lambda) {
-    const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
-    options.counter.add('lambda', match ? 'Invoke' : 'Unknown');
-    if (!match) return jsonReply(res, 404, { __type: 'ResourceNotFoundException', message: `${req.method} ${url.pathname} is not served locally` });
-    return invokeFunction(decodeURIComponent(match[1]!), req, res, options.lambda);
+    if (!invocation) return jsonReply(res, 404, { __type: 'ResourceNotFoundException', message: `${req.method} ${url.pathname} is not served locally` });
+    return invokeFunction(decodeURIComponent(invocation[1]!), req, res, options.lambda, body);
   }
-
-  options.counter.add(service, operation ?? restOperation(service, req.method ?? 'GET', url));
 
   const upstream = options.upstreams?.[service];
-  if (upstream) return proxy(req, res, upstream);
+  if (upstream) return proxy(req, res, upstream, body);
 
   const inProcess = options.services?.[service];
-  if (inProcess && operation) {
-    const body = await readJson(req);
-    const answer = await inProcess.handle(operation, body);
+  if (inProcess && jsonOperation) {
+    const answer = await inProcess.handle(jsonOperation, parseJson(body ?? (await readBody(req))));
     return jsonReply(res, answer.status, answer.body, req.headers['content-type']);
   }
-  jsonReply(res, 400, { __type: 'UnknownOperationException', message: `${service}${operation ? `.${operation}` : ''} is not served by the local cloud` });
+  jsonReply(res, 400, { __type: 'UnknownOperationException', message: `${service}${jsonOperation ? `.${jsonOperation}` : ''} is not served by the local cloud` });
+}
+
+/**
+ * `/_local/faults`: `POST` adds a rule (201, the rule with its id), `GET` lists them, `DELETE`
+ * clears them all, `DELETE /_local/faults/{id}` removes one (404 when there is none).
+ */
+async function faultsApi(req: IncomingMessage, res: ServerResponse, url: URL, faults: FaultInjector): Promise<void> {
+  const id = url.pathname.startsWith('/_local/faults/') ? decodeURIComponent(url.pathname.slice('/_local/faults/'.length)) : undefined;
+  if (id !== undefined) {
+    if (req.method !== 'DELETE') return jsonReply(res, 405, { message: 'a rule can only be deleted' });
+    const removed = faults.remove(id);
+    return removed ? jsonReply(res, 200, removed) : jsonReply(res, 404, { message: `no fault rule ${id}` });
+  }
+  if (req.method === 'GET') return jsonReply(res, 200, faults.list());
+  if (req.method === 'DELETE') {
+    faults.clear();
+    return jsonReply(res, 200, []);
+  }
+  if (req.method !== 'POST') return jsonReply(res, 405, { message: `${req.method} is not served on /_local/faults` });
+  const raw = (await readBody(req)).toString('utf8');
+  let input: unknown;
+  try {
+    input = JSON.parse(raw);
+  } catch {
+    return jsonReply(res, 400, { message: 'the body must be a JSON fault rule' });
+  }
+  try {
+    return jsonReply(res, 201, faults.add(input as FaultRuleInput));
+  } catch (error) {
+    if (error instanceof FaultRuleError) return jsonReply(res, 400, { message: error.message });
+    throw error;
+  }
+}
+
+/**
+ * `/_local/metrics`: `GET` the series, filtered by `namespace`, `name` and `dimension.<name>=<value>`
+ * (`values=false` leaves the values out); `DELETE` forgets them all.
+ */
+function metricsApi(req: IncomingMessage, res: ServerResponse, url: URL, metrics: MetricStore): void {
+  if (req.method === 'DELETE') {
+    metrics.reset();
+    return jsonReply(res, 200, []);
+  }
+  if (req.method !== 'GET') return jsonReply(res, 405, { message: `${req.method} is not served on /_local/metrics` });
+  const q = url.searchParams;
+  const dimensions = Object.fromEntries([...q].filter(([key]) => key.startsWith('dimension.')).map(([key, value]) => [key.slice('dimension.'.length), value]));
+  const namespace = q.get('namespace');
+  const name = q.get('name');
+  jsonReply(
+    res,
+    200,
+    metrics.query({ ...(namespace ? { namespace } : {}), ...(name ? { name } : {}), dimensions, values: q.get('values') !== 'false' }),
+  );
+}
+
+/**
+ * Fails a call the way `rule` says: drops the connection (`unavailable`), answers the service's
+ * throttling error or its 500, or holds the call unanswered until its client gives up
+ * (`timeout`; the connection is dropped after `faultTimeoutMs`).
+ */
+function injectFault(rule: FaultRule, req: IncomingMessage, res: ServerResponse, options: EndpointState): void {
+  if (rule.mode === 'unavailable') return void req.socket.destroy();
+  if (rule.mode === 'timeout') {
+    options.held.add(req);
+    const cap = setTimeout(() => req.socket.destroy(), options.faultTimeoutMs ?? 60_000);
+    res.on('close', () => {
+      clearTimeout(cap);
+      options.held.delete(req);
+    });
+    // Read and drop the body, so the client is not stalled writing it.
+    return void req.resume();
+  }
+  req.resume();
+  const answer = serviceError(rule.service, rule.mode === 'throttle' ? 'throttle' : 'error', { method: req.method ?? 'GET', ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}) });
+  res.writeHead(answer.status, answer.headers);
+  res.end(answer.body);
 }
 
 /**
@@ -172,8 +285,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const raw = (await readBody(req)).toString('utf8');
+function parseJson(body: Buffer): Record<string, unknown> {
+  const raw = body.toString('utf8');
   if (!raw) return {};
   try {
     return JSON.parse(raw) as Record<string, unknown>;
@@ -195,7 +308,8 @@ function jsonReply(res: ServerResponse, status: number, body: unknown, contentTy
   res.end(payload);
 }
 
-function proxy(req: IncomingMessage, res: ServerResponse, upstream: string): Promise<void> {
+/** Passes a call on to the process that serves it; `body` when it was already read. */
+function proxy(req: IncomingMessage, res: ServerResponse, upstream: string, body?: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     const target = new URL(upstream);
     // The path goes on exactly as sent (a URL object would fold `a/../b` in an S3 key), and so
@@ -212,13 +326,14 @@ function proxy(req: IncomingMessage, res: ServerResponse, upstream: string): Pro
     res.on('close', () => {
       if (!res.writableFinished) forward.destroy();
     });
-    req.pipe(forward);
+    if (body) forward.end(body);
+    else req.pipe(forward);
   });
 }
 
 /** The Lambda Invoke REST API: `RequestResponse` waits, `Event` answers 202 at once. */
-async function invokeFunction(name: string, req: IncomingMessage, res: ServerResponse, lambda: LambdaInvoker): Promise<void> {
-  const raw = (await readBody(req)).toString('utf8');
+async function invokeFunction(name: string, req: IncomingMessage, res: ServerResponse, lambda: LambdaInvoker, body?: Buffer): Promise<void> {
+  const raw = (body ?? (await readBody(req))).toString('utf8');
   let event: unknown = {};
   try {
     event = raw ? JSON.parse(raw) : {};

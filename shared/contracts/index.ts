@@ -1,4 +1,5 @@
 import { platformRoutes } from './platform';
+import { rateLimiterRoutes } from './rate-limiter';
 import type { RouteContract } from './route';
 
 /**
@@ -6,4 +7,4 @@ import type { RouteContract } from './route';
  * infra test proves that API Gateway serves exactly these routes, no more and no fewer.
  * A domain adds its routes here when it lands.
  */
-export const allRoutes: readonly RouteContract[] = [...platformRoutes];
+export const allRoutes: readonly RouteContract[] = [...platformRoutes, ...rateLimiterRoutes];

@@ -59,6 +59,7 @@ export function buildOpenApiDocument(routes: readonly RouteContract[], info: Ope
       schemas,
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A usage-plan API key: meters and throttles a calling backend; never authorizes.' },
       },
     },
   };
@@ -97,7 +98,12 @@ function operation(route: RouteContract, schemas: Record<string, JsonSchema>): R
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
     tags: [...route.tags],
-    security: isPublic(route) ? [] : [{ bearer: 'scopes' in route.auth ? [...route.auth.scopes] : [] }],
+    // Both schemes in one requirement object: a route that needs a key needs the token too.
+    security: isPublic(route)
+      ? route.apiKey
+        ? [{ apiKey: [] }]
+        : []
+      : [{ bearer: 'scopes' in route.auth ? [...route.auth.scopes] : [], ...(route.apiKey ? { apiKey: [] } : {}) }],
     ...(parameters.length ? { parameters } : {}),
     ...(route.request?.body
       ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(route.request.body, 'input') } } } }

@@ -34,6 +34,12 @@ export interface RouteContract<
   readonly description?: string;
   readonly tags: readonly string[];
   readonly auth: TAuth;
+  /**
+   * Requires an API key (`x-api-key`) that belongs to one of the stage's usage plans, which meter
+   * and throttle it at the edge. Keys identify a calling backend for metering; they never
+   * authorize (the token does). @default false
+   */
+  readonly apiKey?: boolean;
   readonly request?: {
     readonly params?: TParams;
     readonly query?: TQuery;

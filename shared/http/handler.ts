@@ -146,10 +146,8 @@ export function httpHandler<P extends z.ZodType, Q extends z.ZodType, B extends 
       const result = await handle(request);
       const hasBody = result.body !== undefined;
       const contentType = hasBody ? 'application/json; charset=utf-8' : undefined;
-      return respond(result.status, hasBody ? JSON.stringify(result.body) : undefined, contentType, {
-        ...limitHeaders,
-        ...(lowerCaseKeys(result.headers) as Record<string, string>),
-      });
+      const own = lowerCaseKeys(result.headers) as Record<string, string>;
+      return respond(result.status, hasBody ? JSON.stringify(result.body) : undefined, contentType, { ...routeLimitHeaders(limitHeaders, own), ...own });
     } catch (error) {
       const problem = toProblem(error, correlationId, event.path);
       if (problem.status >= 500) {
@@ -158,9 +156,9 @@ export function httpHandler<P extends z.ZodType, Q extends z.ZodType, B extends 
       } else {
         logger.info('request refused', { status: problem.status, detail: problem.detail, errors: problem.errors });
       }
-      const retryAfter: Record<string, string> = problem.retryAfterSeconds === undefined ? {} : { 'retry-after': String(problem.retryAfterSeconds) };
+      const retryAfter: Record<string, string> = typeof problem.retryAfterSeconds === 'number' ? { 'retry-after': String(problem.retryAfterSeconds) } : {};
       const refusalHeaders = error instanceof TooManyRequestsError ? error.headers : {};
-      return respond(problem.status, JSON.stringify(problem), PROBLEM_CONTENT_TYPE, { ...limitHeaders, ...refusalHeaders, ...retryAfter });
+      return respond(problem.status, JSON.stringify(problem), PROBLEM_CONTENT_TYPE, { ...routeLimitHeaders(limitHeaders, refusalHeaders), ...refusalHeaders, ...retryAfter });
     }
   };
 
@@ -168,6 +166,15 @@ export function httpHandler<P extends z.ZodType, Q extends z.ZodType, B extends 
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(captureLambdaHandler(tracer))
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
+
+/**
+ * The route's own rate-limit headers, unless the response states limits of its own (the
+ * rate-limit service describes the bucket it checked): then the route's are left out whole, not
+ * merged header by header, which would mix two buckets' numbers.
+ */
+function routeLimitHeaders(route: Record<string, string>, response: Readonly<Record<string, string>>): Record<string, string> {
+  return 'ratelimit' in response ? {} : route;
 }
 
 /**

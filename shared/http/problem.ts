@@ -27,6 +27,8 @@ export interface Problem {
   readonly retryAfterSeconds?: number;
   /** For 429: the rate-limit policies that refused the request. */
   readonly violatedPolicies?: readonly string[];
+  /** Members a particular problem adds (RFC 9457 extension members). */
+  readonly [extension: string]: unknown;
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -61,6 +63,7 @@ export function toProblem(error: unknown, correlationId: string, instance?: stri
     if (match) {
       const [, status, title] = match;
       return {
+        ...(error instanceof TooManyRequestsError ? error.extensions : {}),
         type: problemType(error.code),
         title,
         status,

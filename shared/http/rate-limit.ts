@@ -1,25 +1,20 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ServiceUnavailableError, TooManyRequestsError } from '../errors';
+import { TooManyRequestsError } from '../errors';
 import { metrics } from '../powertools';
 import type { RouteRateLimit } from '../rate-limit/from-env';
 import { rateLimitHeaders } from '../rate-limit/headers';
-import { RateLimitUnavailableError, type LimitSubjects } from '../rate-limit/limiter';
+import type { LimitSubjects } from '../rate-limit/limiter';
 
 export { rateLimitFromEnv, type RouteRateLimit } from '../rate-limit/from-env';
 
 /**
  * Applies a route's limits to one request and returns the headers its response carries.
  * @throws TooManyRequestsError naming the violated policies, with the same headers and an honest Retry-After
- * @throws ServiceUnavailableError when a fail-closed policy could not be checked
+ * @throws RateLimitUnavailableError (a 503) when a fail-closed policy could not be checked
  */
 export async function applyRateLimit(limit: RouteRateLimit, subjects: LimitSubjects): Promise<Record<string, string>> {
-  let outcome;
-  try {
-    outcome = await limit.limiter.check(limit.names, subjects, limit.cost);
-  } catch (error) {
-    if (error instanceof RateLimitUnavailableError) throw new ServiceUnavailableError('rate limiting is unavailable', 5);
-    throw error;
-  }
+  // A fail-closed policy that cannot be checked throws RateLimitUnavailableError: a 503.
+  const outcome = await limit.limiter.check(limit.names, subjects, limit.cost);
   const headers = rateLimitHeaders(outcome, limit.policies, limit.now());
   if (outcome.allowed) return headers;
   const refusals = outcome.decisions.filter((d) => !d.allowed);

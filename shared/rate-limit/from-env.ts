@@ -16,13 +16,18 @@ export interface RouteRateLimit {
   readonly now: () => number;
 }
 
+/** Limits read from the environment: with the real limiter, which also reads and resets buckets. */
+export interface EnvRateLimit extends RouteRateLimit {
+  readonly limiter: RateLimiter;
+}
+
 /**
  * The limits of a route (or of WebSocket messages) from the environment the platform gives a function:
  * `RATE_LIMIT_TABLE_NAME`, `RATE_LIMIT_POLICIES` (JSON), `RATE_LIMIT_ROUTE_POLICIES` (names,
  * tightest first), `RATE_LIMIT_COST` and `RATE_LIMIT_TIMEOUT_MS`. Undefined when the function
  * has no table: that route is not limited.
  */
-export function rateLimitFromEnv(source: NodeJS.ProcessEnv = process.env): RouteRateLimit | undefined {
+export function rateLimitFromEnv(source: NodeJS.ProcessEnv = process.env): EnvRateLimit | undefined {
   if (!source['RATE_LIMIT_TABLE_NAME']) return undefined;
   const env = readEnv(
     {

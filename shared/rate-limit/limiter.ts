@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { ServiceUnavailableError } from '../errors';
 import type { RateLimitDecision } from './bucket';
 import { DEFAULT_MAX_KEYS, MemoryBuckets, PreBlock } from './memory';
-import type { Policy, PolicySet } from './policy';
+import { capacityOf, shardOf, shardsOf, type Policy, type PolicySet } from './policy';
 import { countInWindow, type WindowState } from './sliding-window';
+import { readBucket, resetBucket, type BucketState } from './state';
 import { consumeTokens, type BucketTable } from './token-bucket';
 
 /** Who the request is; a policy whose subject is absent (no user on a public route) does not apply. */
@@ -14,6 +16,8 @@ export interface LimitSubjects {
   readonly userId?: string;
   readonly apiKey?: string;
   readonly connectionId?: string;
+  /** A rate-limit service caller's own key (subject `key`), scoped by `tenantId`. */
+  readonly key?: string;
 }
 
 /** One policy's decision, and how it was reached. */
@@ -31,14 +35,14 @@ export interface LimitOutcome {
   readonly deciding: PolicyDecision | undefined;
 }
 
-/** Raised for a fail-closed policy whose store could not answer in time. */
-export class RateLimitUnavailableError extends Error {
+/** Raised for a fail-closed policy whose store could not answer in time: a 503 with `Retry-After: 5`. */
+export class RateLimitUnavailableError extends ServiceUnavailableError {
   constructor(
     readonly policy: string,
     options?: ErrorOptions,
   ) {
-    super(`rate limit policy ${policy} could not be checked`, options);
-    this.name = 'RateLimitUnavailableError';
+    super(`rate limit policy ${policy} could not be checked`, 5);
+    if (options?.cause !== undefined) this.cause = options.cause;
   }
 }
 
@@ -48,6 +52,8 @@ export interface RateLimiterOptions {
   /** DynamoDB's time budget per policy, in ms; past it, the policy fails open or closed. */
   readonly timeoutMs: number;
   readonly now?: () => number;
+  /** Picks shards, in [0, 1). @default Math.random */
+  readonly random?: () => number;
   /** Told about every decision made without DynamoDB because it failed: for logs and metrics. */
   readonly onDegraded?: (event: { readonly policy: string; readonly mode: 'open' | 'closed'; readonly error: unknown }) => void;
 }
@@ -67,9 +73,11 @@ export class RateLimiter {
   /** What this instance last saw of each key: it picks the first write (one write, usually). */
   private readonly hints = new LRUCache<string, number | WindowState>({ max: DEFAULT_MAX_KEYS });
   private readonly now: () => number;
+  private readonly random: () => number;
 
   constructor(private readonly options: RateLimiterOptions) {
     this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
   }
 
   /**
@@ -81,9 +89,8 @@ export class RateLimiter {
     for (const name of policyNames) {
       const policy = this.options.policies[name];
       if (!policy) throw new Error(`unknown rate limit policy ${name}`);
-      const key = bucketKey(name, policy, subjects);
-      if (!key) continue;
-      const decision = await this.decide(name, policy, key, cost);
+      const decision = await this.checkPolicy(name, policy, subjects, cost);
+      if (!decision) continue;
       decisions.push(decision);
       if (!decision.allowed) break;
     }
@@ -92,11 +99,73 @@ export class RateLimiter {
     return { allowed: !refusal, decisions, deciding };
   }
 
-  /** Forgets what this instance knows of a key, after it was reset. */
-  forget(policyName: string, subjectKey: string): void {
-    const key = `${policyName}#${subjectKey}`;
-    this.preBlock.forget(key);
-    this.hints.delete(key);
+  /**
+   * Checks `cost` against one policy, named or made up for the call (the rate-limit service's
+   * inline buckets); undefined when the policy's subject is absent.
+   * @throws RateLimitUnavailableError when the policy fails closed and cannot be checked
+   */
+  async checkPolicy(name: string, policy: Policy, subjects: LimitSubjects, cost = 1): Promise<PolicyDecision | undefined> {
+    const key = bucketKey(name, policy, subjects);
+    if (!key) return undefined;
+    const shards = shardsOf(policy);
+    if (shards === 1) return this.decide(name, policy, key, cost);
+    // A random shard, then, if it is empty, one other: a refusal costs at most two writes.
+    const first = Math.floor(this.random() * shards);
+    const tried = [await this.decideShard(name, policy, key, first, cost)];
+    if (!tried[0]!.allowed && shards > 1) {
+      const second = (first + 1 + Math.floor(this.random() * (shards - 1))) % shards;
+      tried.push(await this.decideShard(name, policy, key, second, cost));
+    }
+    const admission = tried.find((d) => d.allowed);
+    if (admission) return admission;
+    // Retry-After: the earliest either tried shard admits again (the next request may draw another).
+    return tried.reduce((a, b) => ((a.retryAfterSeconds ?? Infinity) <= (b.retryAfterSeconds ?? Infinity) ? a : b));
+  }
+
+  /** What one policy's bucket holds now (every shard summed); undefined when the subject is absent. */
+  async state(name: string, policy: Policy, subjects: LimitSubjects): Promise<BucketState | undefined> {
+    const key = bucketKey(name, policy, subjects);
+    if (!key) return undefined;
+    const now = this.now();
+    const signal = AbortSignal.timeout(this.options.timeoutMs);
+    const shards = shardsOf(policy);
+    const states = await unavailableOnFailure(name, () =>
+      Promise.all(shards === 1 ? [readBucket(this.options.table, policy, key, now, signal)] : Array.from({ length: shards }, (_, i) => readBucket(this.options.table, shardOf(policy, i), shardKey(key, i), now, signal))),
+    );
+    if (shards === 1) return states[0];
+    const resets = states.map((s) => s.resetAt);
+    return {
+      remaining: states.reduce((sum, s) => sum + s.remaining, 0),
+      limit: capacityOf(policy),
+      resetAt: resets.includes(null) ? null : Math.max(...(resets as number[])),
+    };
+  }
+
+  /**
+   * Empties one policy's bucket (every shard), here and in DynamoDB. Other instances trust a
+   * refusal they remember for at most `PreBlock`'s 60 s before they ask DynamoDB again.
+   */
+  async reset(name: string, policy: Policy, subjects: LimitSubjects): Promise<boolean> {
+    const key = bucketKey(name, policy, subjects);
+    if (!key) return false;
+    const now = this.now();
+    const signal = AbortSignal.timeout(this.options.timeoutMs);
+    const shards = shardsOf(policy);
+    const items = shards === 1 ? [{ policy, key }] : Array.from({ length: shards }, (_, i) => ({ policy: shardOf(policy, i), key: shardKey(key, i) }));
+    await unavailableOnFailure(name, () => Promise.all(items.map((item) => resetBucket(this.options.table, item.policy, item.key, now, signal))));
+    for (const item of items) {
+      this.preBlock.forget(item.key);
+      this.hints.delete(item.key);
+      this.memory.forget(item.key);
+    }
+    return true;
+  }
+
+  /** One shard's decision, stated for the whole policy: its limit, and the shard's tokens times the shards. */
+  private async decideShard(name: string, policy: Policy, key: string, index: number, cost: number): Promise<PolicyDecision> {
+    const decision = await this.decide(name, shardOf(policy, index), shardKey(key, index), cost);
+    const limit = capacityOf(policy);
+    return { ...decision, limit, remaining: Math.min(limit, decision.remaining * shardsOf(policy)) };
   }
 
   private async decide(name: string, policy: Policy, key: string, cost: number): Promise<PolicyDecision> {
@@ -156,5 +225,21 @@ export function bucketKey(name: string, policy: Policy, subjects: LimitSubjects)
       return subjects.apiKey ? `${name}#key:${createHash('sha256').update(subjects.apiKey).digest('hex').slice(0, 32)}` : undefined;
     case 'connection':
       return subjects.connectionId ? `${name}#conn:${subjects.connectionId}` : undefined;
+    case 'key':
+      return subjects.tenantId && subjects.key !== undefined ? `${name}#${subjects.tenantId}#k:${subjects.key}` : undefined;
   }
+}
+
+/** A read or a reset DynamoDB cannot serve in time is a 503, whatever the policy's `onFailure` (which governs decisions only). */
+async function unavailableOnFailure<T>(policy: string, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw new RateLimitUnavailableError(policy, { cause: error });
+  }
+}
+
+/** The item of shard `index` of the bucket `key`. */
+export function shardKey(key: string, index: number): string {
+  return `${key}#s${index}`;
 }

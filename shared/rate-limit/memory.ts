@@ -34,6 +34,11 @@ export class MemoryBuckets {
     return admitted(spec, tat + costMs, now);
   }
 
+  /** Forgets a key (and its quota periods), after a reset. */
+  forget(key: string): void {
+    for (const slot of [...this.tats.keys()]) if (slot === key || slot.startsWith(`${key}#p`)) this.tats.delete(slot);
+  }
+
   private consumeQuota(key: string, spec: BucketSpec, cost: number, now: number): RateLimitDecision {
     const period = spec.periodSeconds ? Math.floor(now / 1000 / spec.periodSeconds) : 0;
     const endsAt = spec.periodSeconds ? (period + 1) * spec.periodSeconds : null;

@@ -43,8 +43,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const secretArn = Object.values(cloud.model.outputs).find((o) => o['JwtSecretArn'])?.['JwtSecretArn'];
   const secret = secretArn ? cloud.secrets.value(secretArn) : undefined;
   if (!secret) throw new Error('the dev stage has no JwtSecretArn output with a local value');
+  const apiKey = cloud.apiKeys.find((key) => key.enabled)?.value;
   project.provide('e2eTarget', {
     name: 'local',
+    ...(apiKey ? { apiKey } : {}),
     restUrl: cloud.restApis[0]!.url,
     webSocketUrl: cloud.webSocketApis[0]!.url,
     awsEndpoint: cloud.aws.url,
@@ -59,7 +61,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 /**
  * A deployed stack's endpoints, from the outputs file `cdk deploy --outputs-file` wrote
  * (`npm run localstack:deploy` writes `.local/localstack-outputs.json`), each overridable by
- * `E2E_REST_URL`, `E2E_WS_URL` and `E2E_JWT_SECRET`. The signing secret is read from Secrets
+ * `E2E_REST_URL`, `E2E_WS_URL` and `E2E_JWT_SECRET`; the usage-plan API key comes from `E2E_API_KEY`. The signing secret is read from Secrets
  * Manager, so the suite mints tokens the deployed authorizers accept.
  */
 async function deployedTarget(
@@ -89,6 +91,8 @@ async function deployedTarget(
     restUrl: need(process.env['E2E_REST_URL'] ?? service['RestApiUrl'], 'RestApiUrl output').replace(/\/?$/, '/'),
     webSocketUrl: need(process.env['E2E_WS_URL'] ?? service['WebSocketUrl'], 'WebSocketUrl output'),
     ...(awsEndpoint ? { awsEndpoint } : {}),
+    // The key's value is not an output: `aws apigateway get-api-key --api-key <id from ApiKeyIds> --include-value`.
+    ...(process.env['E2E_API_KEY'] ? { apiKey: process.env['E2E_API_KEY'] } : {}),
     signing: { secret, issuer: auth.issuer, audience: auth.audience, claims },
   };
 }

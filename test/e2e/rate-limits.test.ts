@@ -7,7 +7,7 @@ const url = (path: string) => new URL(path, target.restUrl).toString();
 describe('rate limits on every route, end to end', () => {
   it('tells a caller how much is left, and refuses a flood past its bucket with 429 and an honest Retry-After', async () => {
     // Prepare: the dev stage gives each user a bucket of 60 that refills 1 a second; 80 requests
-    // stay under the stage's own throttling (burst 100), which would answer 429 first.
+    // stay under the stage's own throttling (burst 1000), which would answer 429 first.
     const token = await target.token('flood', uniqueTenant('rl'));
     const headers = { authorization: `Bearer ${token}` };
     const started = Date.now();

@@ -89,18 +89,22 @@ describe.each(['dev', 'prod'])('stage %s', (stage) => {
 
   it('rate-limits every route and WebSocket message through the buckets table, which functions may only conditionally update', () => {
     // Prepare
-    const { serviceTemplate, dataTemplate, data } = stages[stage]!;
+    const { serviceTemplate, dataTemplate, data, service } = stages[stage]!;
     const bucketsId = data.getLogicalId(data.rateLimits.table.node.defaultChild as CfnElement);
-    const routeFunctions = Object.values(resourcesOf(serviceTemplate, 'AWS::Lambda::Function'))
+    const functions = resourcesOf(serviceTemplate, 'AWS::Lambda::Function');
+    const routeFunctions = Object.values(functions)
       .map((f) => f.Properties as Record<string, any>)
       .filter((f) => f['Environment']['Variables']['CORS_ORIGINS'] !== undefined);
     const policies = Object.values(resourcesOf(serviceTemplate, 'AWS::IAM::Policy')).map((p) => JSON.stringify(p.Properties));
+    const { defaults } = stageConfigs[stage]!.rateLimits;
 
     // Assess
     expect(Object.keys(resourcesOf(dataTemplate, 'AWS::DynamoDB::GlobalTable'))).toContain(bucketsId);
     expect(routeFunctions.length).toBe(allRoutes.length);
-    for (const fn of routeFunctions) {
-      expect(fn['Environment']['Variables']['RATE_LIMIT_ROUTE_POLICIES']).toBe(stageConfigs[stage]!.rateLimits.defaults.join(','));
+    for (const { route, handler } of service.restApi.servedRoutes) {
+      const fn = functions[service.getLogicalId(handler.node.defaultChild as CfnElement)]!.Properties as Record<string, any>;
+      const expected = [...new Set([...(route.rateLimit?.policies ?? []), ...(route.rateLimit?.defaults === false ? [] : defaults)])];
+      expect(fn['Environment']['Variables']['RATE_LIMIT_ROUTE_POLICIES'], route.operationId).toBe(expected.join(','));
       expect(JSON.parse(fn['Environment']['Variables']['RATE_LIMIT_POLICIES'])).toEqual(stageConfigs[stage]!.rateLimits.policies);
     }
     const messageFunctions = Object.values(resourcesOf(serviceTemplate, 'AWS::Lambda::Function'))
@@ -112,7 +116,43 @@ describe.each(['dev', 'prod'])('stage %s', (stage) => {
     }
     const grants = policies.filter((p) => p.includes(bucketsId));
     expect(grants).toHaveLength(allRoutes.length + messageFunctions.length);
-    for (const grant of grants) expect(grant).toMatch(/"Action":"dynamodb:UpdateItem"/);
+    // Deciding is a conditional write; only the service's read and reset functions may do more, one action each.
+    const extra = { [service.rateLimiter.get.node.path]: 'dynamodb:GetItem', [service.rateLimiter.reset.node.path]: 'dynamodb:DeleteItem' };
+    for (const grant of grants) {
+      const actions = [...grant.matchAll(/"Action":(\[[^\]]*\]|"[^"]*")/g)].flatMap((m) => [JSON.parse(m[1]!)].flat() as string[]);
+      const bucketActions = actions.filter((a) => a.startsWith('dynamodb:'));
+      expect(bucketActions).toContain('dynamodb:UpdateItem');
+      expect(bucketActions.filter((a) => a !== 'dynamodb:UpdateItem').every((a) => Object.values(extra).includes(a))).toBe(true);
+    }
+    expect(grants.filter((g) => g.includes('dynamodb:GetItem') && g.includes(bucketsId))).not.toHaveLength(0);
+  });
+
+  it('requires an API key on the rate-limit service routes, metered by the usage plans of the stage configuration', () => {
+    // Prepare
+    const { serviceTemplate } = stages[stage]!;
+    const { usagePlans } = stageConfigs[stage]!.api;
+    const methods = Object.values(resourcesOf(serviceTemplate, 'AWS::ApiGateway::Method')).map((m) => m.Properties as Record<string, any>);
+
+    // Assess
+    for (const route of allRoutes) {
+      const method = methods.find((m) => m['OperationName'] === route.operationId)!;
+      expect(method['ApiKeyRequired'], route.operationId).toBe(route.apiKey ?? false);
+    }
+    expect(allRoutes.some((r) => r.apiKey)).toBe(true);
+    for (const [name, plan] of Object.entries(usagePlans)) {
+      serviceTemplate.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+        UsagePlanName: `switchyard-${stage}-${name}`,
+        ApiStages: [Match.objectLike({ Stage: Match.anyValue() })],
+        ...(plan.throttle ? { Throttle: { RateLimit: plan.throttle.rateLimit, BurstLimit: plan.throttle.burstLimit } } : {}),
+        ...(plan.quota ? { Quota: { Limit: plan.quota.limit, Period: plan.quota.period } } : {}),
+      });
+    }
+    const keys = Object.values(usagePlans).flatMap((p) => p.apiKeys);
+    expect(Object.keys(resourcesOf(serviceTemplate, 'AWS::ApiGateway::ApiKey'))).toHaveLength(keys.length);
+    expect(Object.keys(resourcesOf(serviceTemplate, 'AWS::ApiGateway::UsagePlanKey'))).toHaveLength(keys.length);
+    for (const key of keys) {
+      serviceTemplate.hasResourceProperties('AWS::ApiGateway::ApiKey', { Name: `switchyard-${stage}-${key}`, Enabled: true, Value: Match.absent() });
+    }
   });
 
   it('sets stage throttling and JSON access logs from the stage configuration', () => {

@@ -39,5 +39,12 @@ export function synthStage(stage: string): SynthesizedStage {
 
 export const stageConfigs = cdkJson.context['stages'] as Record<
   string,
-  { logRetentionDays: number; api: { throttle: { rateLimit: number; burstLimit: number } }; rateLimits: { defaults: string[]; webSocketDefaults: string[]; policies: Record<string, unknown> } }
+  {
+    logRetentionDays: number;
+    api: {
+      throttle: { rateLimit: number; burstLimit: number };
+      usagePlans: Record<string, { throttle?: { rateLimit: number; burstLimit: number }; quota?: { limit: number; period: string }; apiKeys: string[] }>;
+    };
+    rateLimits: { defaults: string[]; webSocketDefaults: string[]; policies: Record<string, unknown> };
+  }
 >;

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -12,6 +9,7 @@ import WebSocket from 'ws';
 import { LOCAL_CREDENTIALS, LocalCloud } from '../../local/cloud';
 import type { FunctionModel } from '../../local/model';
 import { CONFORMANCE_FUNCTIONS, CONFORMANCE_PATTERN, conformanceApp, ONLY_IN_A, ONLY_IN_B } from './fixtures/apps/conformance-app';
+import { synthFixture } from './fixtures/assembly';
 
 /**
  * Conformance of the local cloud, end to end: one fixture CDK app, synthesized here and served
@@ -20,30 +18,21 @@ import { CONFORMANCE_FUNCTIONS, CONFORMANCE_PATTERN, conformanceApp, ONLY_IN_A, 
  * this one checks that the pieces, fed by a real cloud assembly, keep AWS's semantics.
  */
 
-const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
 let cloud: LocalCloud;
-let assemblyDir: string;
+let fixture: ReturnType<typeof synthFixture> | undefined;
 let region: string;
 const warnings: string[] = [];
 
 beforeAll(async () => {
-  assemblyDir = mkdtempSync(join(tmpdir(), 'local-conformance-'));
-  // Fixture functions are not bundled, and the cloud runs the copies CDK stages in the assembly.
-  // From a temporary directory Node would find no `@aws-sdk/*`: the repo's node_modules, linked
-  // into the assembly, is what a bundle would have carried.
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(assemblyDir, 'node_modules'), 'dir');
-  conformanceApp(assemblyDir).synth();
-  cloud = await LocalCloud.start({ assemblyDir, onWarning: (message) => warnings.push(message) });
+  fixture = synthFixture('local-conformance', conformanceApp);
+  cloud = await LocalCloud.start({ assemblyDir: fixture.assemblyDir, onWarning: (message) => warnings.push(message) });
   region = cloud.model.env.region;
 }, 120_000);
 
 afterAll(async () => {
   await cloud?.stop();
-  if (assemblyDir) {
-    unlinkSync(join(assemblyDir, 'node_modules'));
-    rmSync(assemblyDir, { recursive: true, force: true });
-  }
+  fixture?.remove();
 });
 
 /** The function a construct id of the fixture app names. */

@@ -12,6 +12,8 @@ interface Authorization {
   readonly statements: readonly PolicyStatement[];
   /** The `context` map, values stringified as API Gateway passes them on. */
   readonly context: Readonly<Record<string, string | null>>;
+  /** The API key the caller is metered against, for APIs whose key source is AUTHORIZER. */
+  readonly usageIdentifierKey?: string;
 }
 
 /** The request an authorizer is asked about. */
@@ -34,6 +36,8 @@ export type AuthorizationDecision =
       readonly context: Readonly<Record<string, string | null>>;
       /** Time spent in the authorizer; 0 for a cached result, as AWS reports it. */
       readonly latencyMs: number;
+      /** The authorizer's `usageIdentifierKey`, when it returned one. */
+      readonly usageIdentifierKey?: string;
     }
   | {
       readonly allowed: false;
@@ -121,7 +125,7 @@ export class LambdaAuthorizers {
     if (decision === 'implicit-deny') {
       return { allowed: false, error: { type: 'ACCESS_DENIED' }, detail: `the policy does not allow ${input.methodArn}`, principalId, context };
     }
-    return { allowed: true, principalId, context, latencyMs };
+    return { allowed: true, principalId, context, latencyMs, ...(authorization.usageIdentifierKey !== undefined ? { usageIdentifierKey: authorization.usageIdentifierKey } : {}) };
   }
 
   private cached(key: string): Authorization | undefined {
@@ -227,5 +231,6 @@ function parseAuthorization(result: unknown): Authorization | undefined {
     // Objects and arrays are refused by API Gateway, failing the request.
     else return undefined;
   }
-  return { principalId: String(principalId), statements, context };
+  const usageIdentifierKey = fields['usageIdentifierKey'];
+  return { principalId: String(principalId), statements, context, ...(typeof usageIdentifierKey === 'string' ? { usageIdentifierKey } : {}) };
 }

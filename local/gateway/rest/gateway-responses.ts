@@ -9,6 +9,7 @@ export type GatewayResponseType =
   | 'INVALID_API_KEY'
   | 'REQUEST_TOO_LARGE'
   | 'THROTTLED'
+  | 'QUOTA_EXCEEDED'
   | 'AUTHORIZER_FAILURE'
   | 'AUTHORIZER_CONFIGURATION_ERROR'
   | 'API_CONFIGURATION_ERROR'
@@ -48,6 +49,7 @@ const BUILT_IN: Readonly<Record<GatewayResponseType, BuiltIn>> = {
   INVALID_API_KEY: { statusCode: 403, errorType: 'ForbiddenException', message: 'Forbidden' },
   REQUEST_TOO_LARGE: { statusCode: 413, errorType: 'RequestTooLargeException', message: 'Request Too Long' },
   THROTTLED: { statusCode: 429, errorType: 'TooManyRequestsException', message: 'Too Many Requests' },
+  QUOTA_EXCEEDED: { statusCode: 429, errorType: 'LimitExceededException', message: 'Limit Exceeded' },
   AUTHORIZER_FAILURE: { statusCode: 500, errorType: 'AuthorizerFailureException', message: null },
   AUTHORIZER_CONFIGURATION_ERROR: { statusCode: 500, errorType: 'AuthorizerConfigurationException', message: null },
   API_CONFIGURATION_ERROR: { statusCode: 500, errorType: 'InternalServerErrorException', message: 'Internal server error' },

@@ -2,8 +2,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LambdaInvoker, LocalEnvironment, RestApiModel } from '../../model';
 import { RestPipeline, type RestAccessLogEntry } from './pipeline';
+import { UsagePlans } from './usage-plans';
 
 export type { RestAccessLogEntry } from './pipeline';
+export type { ApiKey } from './api-keys';
+export { ApiKeyStore } from './api-keys';
+export { UsagePlans } from './usage-plans';
 
 /** How to serve one REST API stage. */
 export interface RestGatewayOptions {
@@ -24,6 +28,12 @@ export interface RestGatewayOptions {
   readonly integrationTimeoutMs?: number;
   /** Request bodies over this size get 413 `REQUEST_TOO_LARGE`; API Gateway's quota. @default 10485760 (10 MB) */
   readonly maxPayloadBytes?: number;
+  /**
+   * The API keys and usage plans that admit callers to methods requiring a key; one instance
+   * shared by every gateway of a cloud, since a plan's limits span its API stages. When left out
+   * no key is valid, as on a stage in no usage plan.
+   */
+  readonly usagePlans?: UsagePlans;
   /** Receives one access-log entry per request. */
   readonly log?: (entry: RestAccessLogEntry) => void;
 }
@@ -40,8 +50,9 @@ export interface RestGateway {
 /**
  * Serves a REST API from its model with API Gateway's semantics: routing over the resource
  * tree, Lambda proxy events and responses in the v1 format, Lambda authorizers with caching and
- * IAM policy evaluation, CORS preflight MOCK methods, gateway responses, the 29 s integration
- * timeout, the 10 MB payload quota and stage throttling. It knows nothing of the app it serves.
+ * IAM policy evaluation, API keys with usage plans (throttle and quota per key), CORS preflight
+ * MOCK methods, gateway responses, the 29 s integration timeout, the 10 MB payload quota and
+ * stage throttling. It knows nothing of the app it serves.
  */
 export async function startRestGateway(options: RestGatewayOptions): Promise<RestGateway> {
   const pipeline = new RestPipeline({
@@ -50,6 +61,7 @@ export async function startRestGateway(options: RestGatewayOptions): Promise<Res
     env: options.env,
     integrationTimeoutMs: options.integrationTimeoutMs ?? 29_000,
     maxPayloadBytes: options.maxPayloadBytes ?? 10 * 1024 * 1024,
+    usagePlans: options.usagePlans ?? UsagePlans.none(),
     ...(options.log ? { log: options.log } : {}),
   });
   const server = createServer((request, response) => void pipeline.handle(request, response));

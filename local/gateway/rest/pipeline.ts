@@ -12,6 +12,7 @@ import { parseProxyResponse } from './proxy-response';
 import { headerPairsOf, headerValue, parseQuery, readBody } from './request';
 import { RestRouter, type RouteMatch } from './router';
 import { TokenBucket } from './throttle';
+import type { UsagePlans } from './usage-plans';
 
 /** One access-log entry, written when a request has been answered. */
 export interface RestAccessLogEntry {
@@ -40,6 +41,8 @@ export interface PipelineSettings {
   readonly env: LocalEnvironment;
   readonly integrationTimeoutMs: number;
   readonly maxPayloadBytes: number;
+  /** The API keys and usage plans admitting callers to methods that require a key. */
+  readonly usagePlans: UsagePlans;
   readonly log?: (entry: RestAccessLogEntry) => void;
 }
 
@@ -62,14 +65,20 @@ interface Exchange {
   resourcePath: string;
   match?: RouteMatch;
   authorizer?: Readonly<Record<string, string | number | null>>;
+  /** The authorizer's `usageIdentifierKey`: the API key when the API's key source is AUTHORIZER. */
+  usageIdentifierKey?: string;
+  /** `$context.identity.apiKey`: the key sent, then the key validated. */
   apiKey?: string;
+  /** `$context.identity.apiKeyId`, once the key is validated. */
+  apiKeyId?: string;
   integrationLatencyMs?: number;
 }
 
 /**
- * The stages a request goes through, in API Gateway's order: body size, stage, throttling,
- * route, API key, authorizer, integration. Each stage either passes the request on or has the
- * gateway answer with one of its gateway responses.
+ * The stages a request goes through, in API Gateway's order: body size, stage, stage
+ * throttling, route, authorizer, API key and usage plan (key, throttle, quota), integration.
+ * Each stage either passes the request on or has the gateway answer with one of its gateway
+ * responses.
  */
 export class RestPipeline {
   private readonly router: RestRouter;
@@ -128,11 +137,8 @@ export class RestPipeline {
     exchange.resourcePath = match.resource.path;
     const { method } = match;
 
-    if (method.apiKeyRequired) {
-      // Usage plans and key values are not in the model: any key sent is accepted; only a missing one is refused.
-      exchange.apiKey = headerValue(request.headers, 'x-api-key');
-      if (!exchange.apiKey) return this.answerWithError(response, exchange, { type: 'INVALID_API_KEY' }, 'the method requires an x-api-key header');
-    }
+    // A REQUEST authorizer's event shows the key sent, before usage plans have checked it.
+    if (method.apiKeyRequired && this.keySource === 'HEADER') exchange.apiKey = headerValue(request.headers, 'x-api-key');
 
     if (method.authorizationType === 'CUSTOM') {
       if (!(await this.authorize(response, exchange, method))) return;
@@ -144,6 +150,9 @@ export class RestPipeline {
         `authorization type ${method.authorizationType} is not emulated locally; only NONE and CUSTOM (Lambda authorizers) are`,
       );
     }
+
+    // API Gateway verifies the usage plan after the authorizer: an AUTHORIZER key source needs its answer.
+    if (method.apiKeyRequired && !this.admitKey(response, exchange, method)) return;
 
     const { integration } = method;
     if (integration.type === 'MOCK') {
@@ -168,11 +177,37 @@ export class RestPipeline {
     });
     if (decision.allowed) {
       exchange.authorizer = { ...decision.context, principalId: decision.principalId, integrationLatency: decision.latencyMs };
+      if (decision.usageIdentifierKey !== undefined) exchange.usageIdentifierKey = decision.usageIdentifierKey;
       return true;
     }
     if (decision.principalId !== undefined) exchange.authorizer = { ...decision.context, principalId: decision.principalId };
     this.answerWithError(response, exchange, decision.error, decision.detail);
     return false;
+  }
+
+  private get keySource(): 'HEADER' | 'AUTHORIZER' {
+    return this.settings.api.apiKeySource ?? 'HEADER';
+  }
+
+  /** Checks the request's API key against the usage plans; false when the gateway has answered instead. */
+  private admitKey(response: ServerResponse, exchange: Exchange, method: RestMethodModel): boolean {
+    const { api } = this.settings;
+    const source = this.keySource;
+    const admission = this.settings.usagePlans.admit({
+      apiId: api.apiId,
+      stage: api.stageName,
+      resourcePath: exchange.resourcePath,
+      httpMethod: method.httpMethod,
+      source,
+      value: source === 'HEADER' ? exchange.apiKey : exchange.usageIdentifierKey,
+    });
+    if (!admission.admitted) {
+      this.answerWithError(response, exchange, admission.error, admission.detail);
+      return false;
+    }
+    exchange.apiKey = admission.key.value;
+    exchange.apiKeyId = admission.key.id;
+    return true;
   }
 
   private async callFunction(response: ServerResponse, exchange: Exchange, functionArn: string, timeoutMs: number): Promise<void> {
@@ -216,6 +251,7 @@ export class RestPipeline {
         request: exchange.request,
         resourcePath: exchange.resourcePath,
         ...(exchange.apiKey ? { apiKey: exchange.apiKey } : {}),
+        ...(exchange.apiKeyId ? { apiKeyId: exchange.apiKeyId } : {}),
       }),
       ...(exchange.authorizer ? { authorizer: exchange.authorizer } : {}),
     };

@@ -27,8 +27,10 @@ export interface RequestContextInput {
   readonly request: StageRequest;
   /** The matched resource's path (`/v1/links/{code}`), or empty when nothing matched. */
   readonly resourcePath: string;
-  /** `x-api-key`, when the method requires an API key. */
+  /** The API key, when the method requires one: as sent until usage plans validate it, then as validated. */
   readonly apiKey?: string;
+  /** The validated API key's id. */
+  readonly apiKeyId?: string;
 }
 
 /** Headers API Gateway adds before calling an integration; the caller's copies are replaced. */
@@ -79,7 +81,7 @@ export function requestContextOf(input: RequestContextInput): Record<string, unk
       accessKey: null,
       accountId: null,
       apiKey: input.apiKey ?? null,
-      apiKeyId: null,
+      apiKeyId: input.apiKeyId ?? null,
       caller: null,
       clientCert: null,
       cognitoAuthenticationProvider: null,

@@ -279,9 +279,9 @@ describe('REST gateway responses', () => {
     expect(invoker.calls).toHaveLength(0);
   });
 
-  it('answers 403 Forbidden to a method requiring an API key when none is sent', async () => {
-    // Prepare
-    const { gateway } = await serve(apiWith(), invoker);
+  it('answers 403 Forbidden to a method requiring an API key when no usage plan admits the key sent, or none is sent', async () => {
+    // Prepare: a gateway given no usage plans, like a stage no plan is attached to.
+    const { gateway, log } = await serve(apiWith(), invoker);
 
     // Act
     const without = await fetch(`${gateway.url}/v1/keyed`);
@@ -290,8 +290,9 @@ describe('REST gateway responses', () => {
     // Assess
     expect(without.status).toBe(403);
     expect(await without.json()).toEqual({ message: 'Forbidden' });
-    expect(withKey.status).toBe(200);
-    expect(invoker.eventsOf(fn('items'))[0].requestContext.identity.apiKey).toBe('k-1');
+    expect(withKey.status).toBe(403);
+    expect(invoker.calls).toHaveLength(0);
+    expect(log.map((entry) => entry.responseType)).toEqual(['INVALID_API_KEY', 'INVALID_API_KEY']);
   });
 });
 

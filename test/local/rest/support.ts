@@ -121,6 +121,7 @@ export function restApi(parts: {
   gatewayResponses?: GatewayResponseModel[];
   binaryMediaTypes?: string[];
   throttle?: RestApiModel['throttle'];
+  apiKeySource?: RestApiModel['apiKeySource'];
 }): RestApiModel {
   return {
     logicalId: 'Api',
@@ -133,6 +134,7 @@ export function restApi(parts: {
     gatewayResponses: parts.gatewayResponses ?? [],
     binaryMediaTypes: parts.binaryMediaTypes ?? [],
     ...(parts.throttle ? { throttle: parts.throttle } : {}),
+    ...(parts.apiKeySource ? { apiKeySource: parts.apiKeySource } : {}),
   };
 }
 

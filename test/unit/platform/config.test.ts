@@ -111,6 +111,65 @@ describe('loadStageConfig', () => {
     expect(() => loadStageConfig(badPolicy, 'dev')).toThrow(/stages\.dev\.rateLimits\.policies\.user/);
   });
 
+  it('loads the usage plans of cdk.json, with their API keys', () => {
+    // Act
+    const config = loadStageConfig(stages, 'dev');
+
+    // Assess
+    expect(config.api.usagePlans['standard']).toMatchObject({ quota: { period: 'DAY' }, apiKeys: ['dev-backend'] });
+  });
+
+  it('refuses an API key named in two usage plans, at api.usagePlans', () => {
+    // Prepare
+    const api = structuredClone(stages['dev']!['api']) as { usagePlans: Record<string, { apiKeys: string[] }> };
+    api.usagePlans['partner'] = { apiKeys: ['partner-backend', 'dev-backend'] };
+    const defined = stagesWith('dev', { api });
+
+    // Act
+    const load = () => loadStageConfig(defined, 'dev');
+
+    // Assess
+    expect(load).toThrow(/stages\.dev\.api\.usagePlans: an API key may be named in one usage plan only/);
+  });
+
+  it('lets two usage plans name different API keys', () => {
+    // Prepare
+    const api = structuredClone(stages['dev']!['api']) as { usagePlans: Record<string, { apiKeys: string[] }> };
+    api.usagePlans['partner'] = { apiKeys: ['partner-backend'] };
+
+    // Act
+    const config = loadStageConfig(stagesWith('dev', { api }), 'dev');
+
+    // Assess
+    expect(Object.keys(config.api.usagePlans)).toEqual(['standard', 'partner']);
+  });
+
+  it('refuses a rate-limit service policy (subject key) among the route defaults, at rateLimits.defaults', () => {
+    // Prepare
+    const rateLimits = structuredClone(stages['dev']!['rateLimits']) as { defaults: string[]; policies: Record<string, { subject: string }> };
+    const keyPolicy = Object.keys(rateLimits.policies).find((name) => rateLimits.policies[name]!.subject === 'key')!;
+    const defined = stagesWith('dev', { rateLimits: { ...rateLimits, defaults: [...rateLimits.defaults, keyPolicy] } });
+
+    // Act
+    const load = () => loadStageConfig(defined, 'dev');
+
+    // Assess
+    expect(load).toThrow(/stages\.dev\.rateLimits\.defaults: names a policy with subject "key"/);
+  });
+
+  it('refuses a rate-limit service policy (subject key) among the WebSocket defaults, at rateLimits.webSocketDefaults', () => {
+    // Prepare
+    const rateLimits = structuredClone(stages['dev']!['rateLimits']) as { webSocketDefaults: string[]; policies: Record<string, { subject: string }> };
+    const keyPolicy = Object.keys(rateLimits.policies).find((name) => rateLimits.policies[name]!.subject === 'key')!;
+    const defined = stagesWith('dev', { rateLimits: { ...rateLimits, webSocketDefaults: [...rateLimits.webSocketDefaults, keyPolicy] } });
+
+    // Act
+    const load = () => loadStageConfig(defined, 'dev');
+
+    // Assess
+    expect(load).toThrow(/stages\.dev\.rateLimits\.webSocketDefaults: names a policy with subject "key"/);
+  });
+
   it('names every bad value at once, by its path', () => {
     // Prepare
     const dev = structuredClone(stages['dev']!) as { api: { throttle: { burstLimit: unknown } }; corsOrigins: unknown };

@@ -65,7 +65,10 @@ describe('buildOpenApiDocument', () => {
     // Assess
     expect(document.openapi).toBe('3.1.0');
     expect(document.info).toEqual(INFO);
-    expect(document.components.securitySchemes).toEqual({ bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } });
+    expect(document.components.securitySchemes).toEqual({
+      bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      apiKey: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'x-api-key' }),
+    });
     expect(document.components.schemas['Problem']).toMatchObject({ type: 'object', required: ['type', 'title', 'detail', 'correlationId'] });
   });
 
@@ -96,7 +99,7 @@ describe('buildOpenApiDocument', () => {
     expect(documented.sort()).toEqual(allRoutes.map((r) => `${r.method} ${r.path}`).sort());
   });
 
-  it('gives public routes no security and protected ones the bearer scheme with their scopes', () => {
+  it('gives public routes no security and protected ones the bearer scheme with their scopes, and the API key where the route needs one', () => {
     // Act
     const document = build([...allRoutes, createLinkRoute]);
 
@@ -108,8 +111,9 @@ describe('buildOpenApiDocument', () => {
     for (const route of publicRoutes) expect(operationOf(document, route).security, route.operationId).toEqual([]);
     for (const route of protectedRoutes) {
       const scopes = 'scopes' in route.auth ? [...route.auth.scopes] : [];
-      expect(operationOf(document, route).security, route.operationId).toEqual([{ bearer: scopes }]);
+      expect(operationOf(document, route).security, route.operationId).toEqual([{ bearer: scopes, ...(route.apiKey ? { apiKey: [] } : {}) }]);
     }
+    expect(protectedRoutes.filter((r) => r.apiKey).length).toBeGreaterThan(0);
     expect(operationOf(document, createLinkRoute).security).toEqual([{ bearer: ['links:write'] }]);
   });
 
