@@ -1,13 +1,16 @@
 /**
  * `npm run bench:rate-limiter`: our conditional-write limiter against a naive read-then-write
  * one, on DynamoDB Local, under the same concurrency, for 1, 10 and 100 keys: decisions per
- * second, p50/p99 latency, over-admissions (ours must be 0) and DynamoDB calls per decision.
- * Printed, never asserted.
+ * second, p50/p99 latency, over-admissions (ours must be 0) and DynamoDB calls per decision;
+ * then the whole `RateLimiter` (hints and the pre-block: refusals of a key known to be empty
+ * cost no call), unsharded and over 5 shards. Printed, never asserted.
  */
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { freePort } from '../local/net';
 import { startDynamoDb } from '../local/services/dynamodb';
+import { RateLimiter } from '#shared/rate-limit/limiter';
+import type { Policy } from '#shared/rate-limit/policy';
 import { consumeTokens, type BucketTable } from '#shared/rate-limit/token-bucket';
 
 const CAPACITY = 50;
@@ -49,12 +52,27 @@ async function naive(key: string): Promise<boolean> {
   return true;
 }
 
+const policies: Record<string, Policy> = {
+  bench: { subject: 'key', algorithm: 'token-bucket', ...spec, onFailure: 'closed' },
+  sharded: { subject: 'key', algorithm: 'token-bucket', ...spec, shards: 5, onFailure: 'closed' },
+};
+const limiter = new RateLimiter({ table, policies, timeoutMs: 30_000 });
+let preBlocked = 0;
+
+/** The whole limiter, as a route or the service uses it: hints, and the pre-block. */
+const whole = (policy: 'bench' | 'sharded') => async (key: string) => {
+  const decision = (await limiter.checkPolicy(policy, policies[policy]!, { tenantId: 'bench', key }))!;
+  if (decision.source === 'pre-block') preBlocked++;
+  return decision.allowed;
+};
+
 async function run(name: string, limiter: (key: string) => Promise<boolean>, keys: number) {
   const prefix = `${name}-${keys}-${Date.now()}`;
   const work = Array.from({ length: keys * REQUESTS_PER_KEY }, (_, i) => `${prefix}#${i % keys}`);
   const latencies: number[] = [];
   let admitted = 0;
   calls = 0;
+  preBlocked = 0;
   const started = performance.now();
   let next = 0;
   await Promise.all(
@@ -76,8 +94,10 @@ async function run(name: string, limiter: (key: string) => Promise<boolean>, key
     decisionsPerSecond: Math.round(work.length / seconds),
     p50: pct(50).toFixed(1),
     p99: pct(99).toFixed(1),
+    admitted: `${admitted} of ${keys * CAPACITY}`,
     overAdmissions: Math.max(0, admitted - keys * CAPACITY),
     callsPerDecision: (calls / work.length).toFixed(2),
+    preBlocked,
   };
 }
 
@@ -85,6 +105,8 @@ const rows = [];
 for (const keys of [1, 10, 100]) {
   rows.push(await run('conditional', ours, keys));
   rows.push(await run('read-then-write', naive, keys));
+  rows.push(await run('RateLimiter', whole('bench'), keys));
+  rows.push(await run('RateLimiter, 5 shards', whole('sharded'), keys));
 }
 await dynamo.stop();
 process.stdout.write(`\nRate limiter benchmark on DynamoDB Local (${new Date().toISOString()}): capacity ${CAPACITY}, ${REQUESTS_PER_KEY} requests per key, ${CONCURRENCY} in flight\n\n`);
