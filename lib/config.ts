@@ -97,6 +97,22 @@ export const StageConfigSchema = z
       .refine((r) => r.webSocketDefaults.every((name) => name in r.policies), { path: ['webSocketDefaults'], message: 'names a policy that is not defined' })
       .refine((r) => r.defaults.every((name) => r.policies[name]?.subject !== 'key'), { path: ['defaults'], message: KEY_SUBJECT_MESSAGE })
       .refine((r) => r.webSocketDefaults.every((name) => r.policies[name]?.subject !== 'key'), { path: ['webSocketDefaults'], message: KEY_SUBJECT_MESSAGE }),
+    shortener: z
+      .object({
+        /** Short links are built on it (a custom domain mapped to the API); default: the API's own URL. */
+        baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+        /** Target domains refused, with their subdomains. */
+        denyDomains: z.array(z.string().regex(/^[a-z0-9.-]+$/, 'a lower-case domain name')).default([]),
+        /** How long a function instance serves a link from memory; a change takes up to this long to reach every instance. */
+        cacheTtlSeconds: z.number().int().min(0).max(300).default(10),
+        /** How long an unknown code is answered 404 from memory. */
+        negativeCacheTtlSeconds: z.number().int().min(0).max(60).default(5),
+        /** Click analytics: off, the redirect writes no click line (a privacy switch; stats stop growing). */
+        clickAnalytics: z.boolean().default(true),
+        /** `Cache-Control: max-age` of a 301 (browsers keep permanent redirects). */
+        permanentRedirectMaxAgeSeconds: z.number().int().min(0).max(31_536_000).default(86_400),
+      })
+      .prefault({}),
     alarms: z.object({
       errorRatePercent: z.number().positive().max(100),
       p99LatencyMs: z.number().int().positive(),

@@ -3,6 +3,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { IdempotencyTable } from './platform/idempotency-table';
 import { RateLimiterStorage } from './rate-limiter/storage';
+import { ShortenerStorage } from './shortener/storage';
 import { SwitchyardStack, type SwitchyardStackProps } from './platform/stage';
 
 /**
@@ -13,6 +14,7 @@ import { SwitchyardStack, type SwitchyardStackProps } from './platform/stage';
 export class DataStack extends SwitchyardStack {
   readonly idempotency: IdempotencyTable;
   readonly rateLimits: RateLimiterStorage;
+  readonly shortener: ShortenerStorage;
   /** The HS256 signing secret, in stages whose auth mode is `secret`. */
   readonly signingSecret?: Secret;
 
@@ -20,6 +22,7 @@ export class DataStack extends SwitchyardStack {
     super(scope, id, { terminationProtection: props.config.production, ...props });
     this.idempotency = new IdempotencyTable(this, 'Idempotency');
     this.rateLimits = new RateLimiterStorage(this, 'RateLimits');
+    this.shortener = new ShortenerStorage(this, 'Shortener');
 
     if (this.config.auth.mode === 'secret') {
       this.signingSecret = new Secret(this, 'JwtSigningSecret', {

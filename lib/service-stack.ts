@@ -10,6 +10,7 @@ import { PlatformRestApi } from './platform/rest-api';
 import { SwitchyardStack, type SwitchyardStackProps } from './platform/stage';
 import { PlatformWebSocketApi } from './platform/websocket-api';
 import { RateLimiterService } from './rate-limiter/service';
+import { ShortenerService } from './shortener/service';
 
 export interface ServiceStackProps extends SwitchyardStackProps {
   readonly data: DataStack;
@@ -28,6 +29,7 @@ export class ServiceStack extends SwitchyardStack {
   readonly restApi: PlatformRestApi;
   readonly webSocketApi: PlatformWebSocketApi;
   readonly rateLimiter: RateLimiterService;
+  readonly shortener: ShortenerService;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
@@ -94,11 +96,21 @@ export class ServiceStack extends SwitchyardStack {
     });
 
     this.rateLimiter = new RateLimiterService(this, 'RateLimiter', { restApi: this.restApi, storage: data.rateLimits });
+    this.shortener = new ShortenerService(this, 'Shortener', {
+      restApi: this.restApi,
+      storage: data.shortener,
+      idempotency: data.idempotency,
+      observability: this.observability,
+    });
 
     new CfnOutput(this, 'RestApiUrl', { value: this.restApi.url, description: 'Base URL of the REST API' });
     new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketApi.url, description: 'wss:// URL of the WebSocket API' });
     new CfnOutput(this, 'EventBusName', { value: this.bus.bus.eventBusName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
+    new CfnOutput(this, 'ClickRecorderFunction', {
+      value: this.shortener.recordClicks.functionName,
+      description: 'Counts link clicks; replay a dead-lettered delivery by invoking it with the message body',
+    });
     new CfnOutput(this, 'ApiKeyIds', {
       value: Stack.of(this).toJsonString(Object.fromEntries(Object.entries(this.restApi.apiKeys).map(([name, key]) => [name, key.keyId]))),
       description: 'API keys by name (JSON); read a value with `aws apigateway get-api-key --api-key <id> --include-value`',

@@ -8,9 +8,12 @@ import { ApiKeyStore, startRestGateway, UsagePlans, type ApiKey } from './gatewa
 import { startWebSocketGateway } from './gateway/websocket/index';
 import { DEFAULT_ENVIRONMENT, type CloudModel, type LocalEnvironment } from './model';
 import { freePort } from './net';
-import { LambdaRuntime, type FunctionLogLine } from './runtime/lambda';
+import { AsyncInvoker, type MessageAttribute } from './runtime/async-invoke';
+import { LambdaRuntime, logGroupOf, type FunctionLogLine } from './runtime/lambda';
 import { provisionTables, startDynamoDb, type DynamoDbLocal } from './services/dynamodb';
 import { EventBridgeService } from './services/eventbridge/service';
+import { lambdaLogStreamName } from './services/logs/awslogs';
+import { LogSubscriptions } from './services/logs/subscriptions';
 import { MetricStore } from './services/metrics';
 import { startS3 } from './services/s3/index';
 import { SecretsService } from './services/secrets';
@@ -32,6 +35,14 @@ export interface LocalCloudOptions {
   readonly onWarning?: (message: string) => void;
   /** WebSocket limits, shorter in tests. */
   readonly webSocket?: { readonly idleTimeoutMs?: number; readonly maxLifetimeMs?: number };
+  /**
+   * Waits before the retries of a failed asynchronous invocation (the last one repeats); AWS
+   * waits 1 minute, then 2.
+   * @default [1000, 2000]
+   */
+  readonly asyncRetryDelaysMs?: readonly number[];
+  /** How long CloudWatch Logs subscriptions collect events before a delivery (about a second on AWS). @default 1000 */
+  readonly logsFlushIntervalMs?: number;
 }
 
 export interface Endpoint {
@@ -80,8 +91,9 @@ export class LocalCloud {
     });
     await this.runtime.reload(changed);
     await provisionTables(this.dynamoDb.client, next.tables);
-    const shape = (m: CloudModel) => JSON.stringify([m.restApis, m.apiKeys, m.usagePlans, m.usagePlanKeys, m.webSocketApis, m.rules, m.queues, m.eventSourceMappings, m.buckets]);
-    const needsRestart = shape(next) === shape(this.model) ? [] : ['routes, API keys, rules, queues or buckets changed'];
+    const shape = (m: CloudModel) =>
+      JSON.stringify([m.restApis, m.apiKeys, m.usagePlans, m.usagePlanKeys, m.webSocketApis, m.rules, m.queues, m.eventSourceMappings, m.buckets, m.subscriptionFilters, m.functions.map((f) => [f.functionName, f.logGroupName, f.asyncInvoke, f.deadLetterArn])]);
+    const needsRestart = shape(next) === shape(this.model) ? [] : ['routes, API keys, rules, queues, buckets, subscription filters or asynchronous invocation settings changed'];
     this.current = next;
     return { reloaded: changed.map((f) => f.functionName), needsRestart };
   }
@@ -108,6 +120,19 @@ export class LocalCloud {
 
   /** The API keys and usage plans the REST gateways check methods that require a key against. */
   private usagePlans = UsagePlans.none();
+
+  /** Asynchronous invocations, with Lambda's retries, destinations and dead-letter queues. */
+  private asyncInvoker?: AsyncInvoker;
+
+  /**
+   * Invokes a function asynchronously, as `Invoke` with `InvocationType: Event` does: retried on
+   * error, its record sent to the function's destinations.
+   * @returns the request id its attempts and records carry
+   * @throws AsyncInvokeError ResourceNotFoundException when there is no such function
+   */
+  invokeAsync(target: string, event: unknown): { readonly requestId: string } {
+    return this.asyncInvoker!.invoke(target, event);
+  }
 
   /** Every API key of the app with its value (generated ones kept under the state dir), for clients to send as `x-api-key`. */
   get apiKeys(): readonly ApiKey[] {
@@ -173,19 +198,63 @@ export class LocalCloud {
       const secrets = new SecretsService(model.secrets, options.stateDir ? join(options.stateDir, 'secrets.json') : undefined);
       const counter = new CallCounter();
       const metrics = new MetricStore();
+      // Set once the async invoker exists; no function runs before `start` returns.
+      let subscriptions: LogSubscriptions | undefined;
       const runtime = new LambdaRuntime(model.functions, {
         env,
         baseEnvironment: functionBaseEnvironment(awsUrl),
         // EMF lines are metrics whoever reads the logs; CloudWatch Logs extracts them likewise.
         onLog: (line) => {
           metrics.ingestLine(line.line);
+          subscriptions?.ingest({ logGroup: line.logGroup ?? `/aws/lambda/${line.functionName}`, logStream: line.logStream ?? lambdaLogStreamName(new Date(), '0'.repeat(32)), message: line.line });
           options.onLog?.(line);
         },
       });
-      closables.push(runtime);
 
       // EventBridge's deliveries are the platform's, not the app's calls: straight to SQS.
       const sqs = new SQSClient({ endpoint: sqsService.endpoint, region: env.region, credentials: LOCAL_CREDENTIALS });
+      const sendToQueue = async (queueArn: string, body: string, attributes?: Readonly<Record<string, MessageAttribute>>) => {
+        await sqs.send(
+          new SendMessageCommand({ QueueUrl: `${sqsService.endpoint}/${env.account}/${queueArn.split(':').pop()}`, MessageBody: body, ...(attributes ? { MessageAttributes: { ...attributes } } : {}) }),
+        );
+      };
+      const asyncInvoker = new AsyncInvoker({
+        runtime,
+        ...(options.asyncRetryDelaysMs ? { retryDelaysMs: options.asyncRetryDelaysMs } : {}),
+        onWarning: warn,
+        targets: {
+          sqs: sendToQueue,
+          // `events` is made below; a record reaches here only after a function has run.
+          eventBridge: async (busArn, entry) => {
+            const answer = await events.handle('PutEvents', {
+              Entries: [{ Source: entry.source, DetailType: entry.detailType, Detail: JSON.stringify(entry.detail), Resources: [...entry.resources], EventBusName: busArn }],
+            });
+            if (answer.status !== 200 || (answer.body as { FailedEntryCount?: number }).FailedEntryCount) throw new Error(`PutEvents refused: ${JSON.stringify(answer.body)}`);
+          },
+        },
+      });
+      // CloudWatch Logs invokes a Lambda destination asynchronously.
+      const logs = new LogSubscriptions({
+        filters: model.subscriptionFilters,
+        env,
+        deliver: (functionArn, event) => void asyncInvoker.invoke(functionArn, event),
+        ...(options.logsFlushIntervalMs !== undefined ? { flushIntervalMs: options.logsFlushIntervalMs } : {}),
+        onWarning: warn,
+      });
+      subscriptions = logs;
+      // Closables close all at once; these three in order: the last log batches are handed to
+      // Lambda, attempts under way get a moment to finish, then the environments go.
+      closables.push({
+        close: async () => {
+          await logs.stop();
+          await asyncInvoker.stop();
+          await runtime.close();
+        },
+      });
+      const logGroups = new Set(model.functions.map(logGroupOf));
+      for (const filter of model.subscriptionFilters) {
+        if (!logGroups.has(filter.logGroupName)) warn(`subscription filter ${filter.name}: no function logs to ${filter.logGroupName}`);
+      }
       const events = new EventBridgeService({
         buses: model.buses,
         rules: model.rules,
@@ -194,8 +263,7 @@ export class LocalCloud {
           // EventBridge invokes Lambda asynchronously: delivery succeeds once Lambda accepts the
           // event, and Lambda's own retries (two, as on AWS) take over from there.
           lambda: async (functionArn, event) => {
-            if (!runtime.find(functionArn)) throw new Error(`ResourceNotFoundException: ${functionArn}`);
-            void invokeAsync(runtime, functionArn, event, warn);
+            asyncInvoker.invoke(functionArn, event);
           },
           sqs: async (queueArn, body, { messageGroupId }) => {
             const queueName = queueArn.split(':').pop()!;
@@ -229,12 +297,9 @@ export class LocalCloud {
           },
           // S3 invokes Lambda asynchronously, like EventBridge.
           lambda: async (functionArn, event) => {
-            if (!runtime.find(functionArn)) throw new Error(`ResourceNotFoundException: ${functionArn}`);
-            void invokeAsync(runtime, functionArn, event, warn);
+            asyncInvoker.invoke(functionArn, event);
           },
-          sqs: async (queueArn, body) => {
-            await sqs.send(new SendMessageCommand({ QueueUrl: `${sqsService.endpoint}/${env.account}/${queueArn.split(':').pop()}`, MessageBody: body }));
-          },
+          sqs: (queueArn, body) => sendToQueue(queueArn, body),
         },
       });
       closables.push({ close: () => s3.stop() });
@@ -245,6 +310,7 @@ export class LocalCloud {
         upstreams: { dynamodb: dynamoDb.endpoint, sqs: sqsService.endpoint, s3: s3.endpoint },
         services: { secretsmanager: secrets, events },
         lambda: runtime,
+        lambdaAsync: asyncInvoker,
         metrics,
       });
       closables.push(aws);
@@ -291,6 +357,7 @@ export class LocalCloud {
       const reread = () => readAssembly(options.assemblyDir, readOptions);
       const cloud = new LocalCloud(model, aws, restApis, webSocketApis, counter, runtime, secrets, events, closables, dynamoDb, apiOrigins, reread);
       cloud.usagePlans = usagePlans;
+      cloud.asyncInvoker = asyncInvoker;
       return cloud;
     } catch (error) {
       await Promise.allSettled([...closables].reverse().map((c) => c.close()));
@@ -317,19 +384,4 @@ export function functionBaseEnvironment(awsUrl: string): Record<string, string> 
     // The SDK warns that the host's Node.js is older than Lambda's; once, from the CLI, is enough.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
-}
-
-/** Lambda's asynchronous invocation: the event is retried twice, a minute apart on AWS, seconds apart here. */
-async function invokeAsync(runtime: LambdaRuntime, functionArn: string, event: unknown, warn: (message: string) => void): Promise<void> {
-  const delaysMs = [1_000, 2_000];
-  for (let attempt = 0; ; attempt++) {
-    const outcome = await runtime.invoke(functionArn, event).catch((error: Error) => ({ error: { errorType: 'Runtime', errorMessage: error.message } }));
-    if (!outcome.error) return;
-    const delay = delaysMs[attempt];
-    if (delay === undefined) {
-      warn(`${functionArn}: asynchronous event dropped after ${attempt + 1} attempts: ${outcome.error.errorType}: ${outcome.error.errorMessage}`);
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, delay));
-  }
 }

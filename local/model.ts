@@ -42,6 +42,40 @@ export interface FunctionModel {
   readonly environment: Readonly<Record<string, string>>;
   /** Variables whose value could not be resolved, with why; invoking the function fails naming them. */
   readonly unresolved: readonly { readonly name: string; readonly reason: string }[];
+  /**
+   * The log group its output goes to (`LoggingConfig.LogGroup`).
+   * @default `/aws/lambda/<functionName>`
+   */
+  readonly logGroupName?: string;
+  /** How Lambda handles its asynchronous invocations (`AWS::Lambda::EventInvokeConfig`); Lambda's defaults when absent. */
+  readonly asyncInvoke?: AsyncInvokeConfigModel;
+  /** `DeadLetterConfig.TargetArn`: an SQS queue (or SNS topic) that gets events whose asynchronous invocation failed. */
+  readonly deadLetterArn?: string;
+}
+
+/** A function's `AWS::Lambda::EventInvokeConfig`: retries, event age and destinations of asynchronous invocations. */
+export interface AsyncInvokeConfigModel {
+  /** 0 to 2. @default 2 */
+  readonly maximumRetryAttempts?: number;
+  /** 60 to 21600. @default 21600 (6 hours) */
+  readonly maximumEventAgeSeconds?: number;
+  /** Where the record of a successful invocation goes: an SQS queue, SNS topic, Lambda function or event bus ARN. */
+  readonly onSuccessArn?: string;
+  /** Where the record of an event that failed every attempt (or grew too old) goes. */
+  readonly onFailureArn?: string;
+}
+
+/** An `AWS::Logs::SubscriptionFilter`: log events of a group that match a pattern, sent to a destination. */
+export interface SubscriptionFilterModel {
+  readonly logicalId: string;
+  readonly stackName: string;
+  /** `FilterName`, or the generated name (what the deliveries' `subscriptionFilters` say). */
+  readonly name: string;
+  readonly logGroupName: string;
+  /** CloudWatch Logs filter pattern syntax; empty matches every event. */
+  readonly filterPattern: string;
+  /** A Lambda function ARN (the only destination served locally). */
+  readonly destinationArn: string;
 }
 
 /** What an invocation produced, as Lambda reports it. */
@@ -351,6 +385,7 @@ export interface CloudModel {
   readonly buckets: readonly BucketModel[];
   readonly buses: readonly EventBusModel[];
   readonly rules: readonly EventRuleModel[];
+  readonly subscriptionFilters: readonly SubscriptionFilterModel[];
   readonly unsupported: readonly UnsupportedResource[];
   /** Stack outputs, resolved: `{ stack: { OutputName: value } }`. */
   readonly outputs: Readonly<Record<string, Readonly<Record<string, string>>>>;

@@ -75,6 +75,14 @@ export class ConflictError extends AppError {
   readonly code = 'conflict';
 }
 
+/** The Idempotency-Key was used before with another request body. */
+export class IdempotencyKeyReusedError extends AppError {
+  readonly code = 'idempotency-key-reused';
+  constructor() {
+    super('this Idempotency-Key was used with another request body; use a new key for a new request');
+  }
+}
+
 /** The resource existed and is gone for good. */
 export class GoneError extends AppError {
   readonly code = 'gone';

@@ -43,6 +43,8 @@ export const KNOWN_TYPES = new Set([
   'AWS::SNS::Topic',
   'AWS::KMS::Key',
   'AWS::Logs::LogGroup',
+  'AWS::Logs::SubscriptionFilter',
+  'AWS::Lambda::EventInvokeConfig',
 ]);
 
 /**
@@ -167,6 +169,11 @@ export function identityOf(type: string, logicalId: string, props: Record<string
     case 'AWS::KMS::Key': {
       const id = hash(ctx.stackName, logicalId).slice(0, 32).replace(/(.{8})(.{4})(.{4})(.{4})(.{12})/, '$1-$2-$3-$4-$5');
       return { ref: id, attributes: { Arn: arn('kms', `key/${id}`), KeyId: id } };
+    }
+    case 'AWS::Logs::SubscriptionFilter': {
+      // CloudFormation names a filter the template leaves unnamed; deliveries carry the name.
+      const name = given(props, 'FilterName') ?? generatedName(ctx.stackName, logicalId, 512);
+      return { ref: name, attributes: {} };
     }
     case 'AWS::Logs::LogGroup': {
       const name = given(props, 'LogGroupName') ?? `/aws/local/${generatedName(ctx.stackName, logicalId, 200)}`;

@@ -24,6 +24,8 @@ import type {
   BucketNotificationTarget,
   UnsupportedResource,
   WebSocketApiModel,
+  SubscriptionFilterModel,
+  AsyncInvokeConfigModel,
 } from '../model';
 import { identityOf, INERT_TYPES, KNOWN_TYPES } from './identity';
 import { resolveString, resolveValue, UnresolvableError, type AssemblyScope, type ResourceIdentity, type StackScope, type Template } from './resolve';
@@ -91,10 +93,12 @@ export function readAssembly(dir: string, options: ReadOptions): CloudModel {
     buckets: [] as BucketModel[],
     buses: [] as EventBusModel[],
     rules: [] as EventRuleModel[],
+    subscriptionFilters: [] as SubscriptionFilterModel[],
     unsupported: [] as UnsupportedResource[],
     outputs: {} as Record<string, Record<string, string>>,
   };
 
+  const invokeConfigs: { functionName: string; qualifier: string; config: AsyncInvokeConfigModel }[] = [];
   for (const stack of stacks.values()) {
     const reader = new StackReader(dir, stack, scope);
     const providers = customResourceProviders(stack.template);
@@ -146,6 +150,16 @@ export function readAssembly(dir: string, options: ReadOptions): CloudModel {
         case 'AWS::Events::Rule':
           model.rules.push(reader.rule(logicalId, resource));
           break;
+        case 'AWS::Logs::SubscriptionFilter': {
+          const filter = reader.subscriptionFilter(logicalId, resource);
+          // Only Lambda destinations are served; Kinesis, Firehose and cross-account ones are named at start.
+          if (/^arn:[^:]+:lambda:/.test(filter.destinationArn)) model.subscriptionFilters.push(filter);
+          else model.unsupported.push({ stackName: stack.stackName, logicalId, type: `${resource.Type} (destination ${filter.destinationArn.split(':')[2] ?? 'unknown'})` });
+          break;
+        }
+        case 'AWS::Lambda::EventInvokeConfig':
+          invokeConfigs.push(reader.eventInvokeConfig(resource));
+          break;
         default:
           if (!KNOWN_TYPES.has(resource.Type) && !INERT_TYPES.has(resource.Type) && !resource.Type.startsWith('Custom::')) {
             model.unsupported.push({ stackName: stack.stackName, logicalId, type: resource.Type });
@@ -154,6 +168,12 @@ export function readAssembly(dir: string, options: ReadOptions): CloudModel {
     }
     model.outputs[stack.stackName] = reader.outputs();
   }
+  // Only `$LATEST` runs locally, so its configuration wins; one for an alias or version applies when it is the only one.
+  const byPreference = [...invokeConfigs].sort((a, b) => Number(b.qualifier === '$LATEST') - Number(a.qualifier === '$LATEST'));
+  model.functions = model.functions.map((fn) => {
+    const found = byPreference.find((c) => (/:function:([^:/]+)/.exec(c.functionName)?.[1] ?? c.functionName) === fn.functionName);
+    return found ? { ...fn, asyncInvoke: found.config } : fn;
+  });
   return model;
 }
 
@@ -224,6 +244,8 @@ class StackReader {
       }
     }
     if (!key || !existsSync(codeDir)) unresolved.push({ name: '(code)', reason: `no bundled asset for ${logicalId} (inline code is not supported locally)` });
+    const logGroup = this.optionalString((props['LoggingConfig'] as { LogGroup?: unknown } | undefined)?.LogGroup);
+    const deadLetterArn = this.optionalString((props['DeadLetterConfig'] as { TargetArn?: unknown } | undefined)?.TargetArn);
     return {
       logicalId,
       stackName: this.stack.stackName,
@@ -237,6 +259,48 @@ class StackReader {
       memoryMb: Number(props['MemorySize'] ?? 128),
       environment,
       unresolved,
+      logGroupName: logGroup ?? `/aws/lambda/${identity.ref}`,
+      ...(deadLetterArn ? { deadLetterArn } : {}),
+    };
+  }
+
+  /** A string property resolved, or undefined when absent or not resolvable locally. */
+  private optionalString(value: unknown): string | undefined {
+    if (value === undefined || value === null || value === '') return undefined;
+    try {
+      return this.string(value);
+    } catch {
+      return undefined;
+    }
+  }
+
+  subscriptionFilter(logicalId: string, resource: Resource): SubscriptionFilterModel {
+    const p = (this.resolve(resource.Properties ?? {}) ?? {}) as Record<string, unknown>;
+    return {
+      logicalId,
+      stackName: this.stack.stackName,
+      name: this.id(logicalId).ref,
+      logGroupName: String(p['LogGroupName']),
+      filterPattern: typeof p['FilterPattern'] === 'string' ? p['FilterPattern'] : '',
+      destinationArn: String(p['DestinationArn']),
+    };
+  }
+
+  /** An `AWS::Lambda::EventInvokeConfig`, with the function (name or ARN) and qualifier it applies to. */
+  eventInvokeConfig(resource: Resource): { functionName: string; qualifier: string; config: AsyncInvokeConfigModel } {
+    const p = (this.resolve(resource.Properties ?? {}) ?? {}) as Record<string, any>;
+    const destinations = (p['DestinationConfig'] ?? {}) as Record<string, { Destination?: unknown } | undefined>;
+    const onSuccess = destinations['OnSuccess']?.Destination;
+    const onFailure = destinations['OnFailure']?.Destination;
+    return {
+      functionName: String(p['FunctionName']),
+      qualifier: String(p['Qualifier'] ?? '$LATEST'),
+      config: {
+        ...(p['MaximumRetryAttempts'] !== undefined ? { maximumRetryAttempts: Number(p['MaximumRetryAttempts']) } : {}),
+        ...(p['MaximumEventAgeInSeconds'] !== undefined ? { maximumEventAgeSeconds: Number(p['MaximumEventAgeInSeconds']) } : {}),
+        ...(typeof onSuccess === 'string' && onSuccess ? { onSuccessArn: onSuccess } : {}),
+        ...(typeof onFailure === 'string' && onFailure ? { onFailureArn: onFailure } : {}),
+      },
     };
   }
 

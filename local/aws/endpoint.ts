@@ -52,6 +52,12 @@ export interface AwsEndpointOptions {
   readonly services?: Readonly<Record<string, JsonService>>;
   /** Serves the Lambda Invoke API (`aws lambda invoke`, the SDK's `InvokeCommand`). */
   readonly lambda?: LambdaInvoker;
+  /**
+   * Runs `Invoke` calls with `InvocationType: Event`, with Lambda's retries and destinations;
+   * it throws (an error whose message starts `ResourceNotFoundException`) for an unknown function.
+   * @default the synchronous invoker, run in the background without retries
+   */
+  readonly lambdaAsync?: { invoke(target: string, event: unknown): { readonly requestId: string } };
   /** The fault rules served on `/_local/faults` and applied to every call. @default a new one, with no rules */
   readonly faults?: FaultInjector;
   /** The metrics served on `/_local/metrics`. @default an empty store */
@@ -151,7 +157,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Endpoin
 
   if (service === 'lambda' && options.lambda) {
     if (!invocation) return jsonReply(res, 404, { __type: 'ResourceNotFoundException', message: `${req.method} ${url.pathname} is not served locally` });
-    return invokeFunction(decodeURIComponent(invocation[1]!), req, res, options.lambda, body);
+    return invokeFunction(decodeURIComponent(invocation[1]!), req, res, options, body);
   }
 
   const upstream = options.upstreams?.[service];
@@ -331,8 +337,9 @@ function proxy(req: IncomingMessage, res: ServerResponse, upstream: string, body
   });
 }
 
-/** The Lambda Invoke REST API: `RequestResponse` waits, `Event` answers 202 at once. */
-async function invokeFunction(name: string, req: IncomingMessage, res: ServerResponse, lambda: LambdaInvoker, body?: Buffer): Promise<void> {
+/** The Lambda Invoke REST API: `RequestResponse` waits, `Event` answers 202 at once and runs with Lambda's retries. */
+async function invokeFunction(name: string, req: IncomingMessage, res: ServerResponse, options: EndpointState, body?: Buffer): Promise<void> {
+  const lambda = options.lambda!;
   const raw = (body ?? (await readBody(req))).toString('utf8');
   let event: unknown = {};
   try {
@@ -341,8 +348,19 @@ async function invokeFunction(name: string, req: IncomingMessage, res: ServerRes
     return jsonReply(res, 400, { __type: 'InvalidRequestContentException', message: 'Could not parse request body into json' });
   }
   if (headerOf(req, 'x-amz-invocation-type') === 'Event') {
-    void lambda.invoke(name, event);
-    res.writeHead(202, { 'x-amzn-requestid': crypto.randomUUID() });
+    let requestId: string = crypto.randomUUID();
+    if (options.lambdaAsync) {
+      try {
+        requestId = options.lambdaAsync.invoke(name, event).requestId;
+      } catch (error) {
+        const message = (error as Error).message;
+        if (message.startsWith('ResourceNotFoundException')) return jsonReply(res, 404, { __type: 'ResourceNotFoundException', message: message.replace(/^ResourceNotFoundException: /, '') });
+        throw error;
+      }
+    } else {
+      void lambda.invoke(name, event);
+    }
+    res.writeHead(202, { 'x-amzn-requestid': requestId });
     return void res.end();
   }
   const outcome = await lambda.invoke(name, event);

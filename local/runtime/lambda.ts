@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createInterface } from 'node:readline';
 import type { FunctionModel, InvocationOutcome, LambdaInvoker, LocalEnvironment } from '../model';
+import { lambdaLogStreamName } from '../services/logs/awslogs';
 
 /** One line a function wrote, as the terminal and the tests see it. */
 export interface FunctionLogLine {
@@ -10,6 +11,10 @@ export interface FunctionLogLine {
   readonly logicalId: string;
   readonly stream: 'stdout' | 'stderr';
   readonly line: string;
+  /** The log group the line goes to: the function's `LoggingConfig.LogGroup`, or `/aws/lambda/<name>`. */
+  readonly logGroup?: string;
+  /** The log stream of the execution environment that wrote it (`2026/11/23/[$LATEST]<hex>`). */
+  readonly logStream?: string;
 }
 
 export interface LambdaRuntimeOptions {
@@ -26,6 +31,8 @@ export interface LambdaRuntimeOptions {
 
 interface Sandbox {
   readonly worker: Worker;
+  /** One log stream per execution environment, as Lambda names them. */
+  readonly logStream: string;
   busy: boolean;
   /** The request it is running, if any. */
   current?: string;
@@ -70,9 +77,12 @@ export class LambdaRuntime implements LambdaInvoker {
     return this.functions.get(name) ?? [...this.functions.values()].find((f) => f.logicalId === target || f.constructPath === target || f.constructPath === `${target}/Resource`);
   }
 
-  async invoke(target: string, event: unknown): Promise<InvocationOutcome> {
+  /**
+   * @param options.requestId the request id to run under; Lambda keeps one for every attempt of an asynchronous event
+   */
+  async invoke(target: string, event: unknown, options: { readonly requestId?: string } = {}): Promise<InvocationOutcome> {
     const fn = this.find(target);
-    const requestId = randomUUID();
+    const requestId = options.requestId ?? randomUUID();
     if (!fn) return { requestId, durationMs: 0, error: { errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${target}` } };
     if (fn.unresolved.length) {
       const detail = fn.unresolved.map((u) => `${u.name} (${u.reason})`).join('; ');
@@ -88,8 +98,8 @@ export class LambdaRuntime implements LambdaInvoker {
       invokedFunctionArn: fn.arn,
       memoryLimitInMB: String(fn.memoryMb),
       awsRequestId: requestId,
-      logGroupName: `/aws/lambda/${fn.functionName}`,
-      logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${sandbox.worker.threadId}`,
+      logGroupName: logGroupOf(fn),
+      logStreamName: sandbox.logStream,
       traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomUUID().replaceAll('-', '').slice(0, 24)};Sampled=0`,
     };
 
@@ -186,6 +196,8 @@ export class LambdaRuntime implements LambdaInvoker {
 
   private spawn(fn: FunctionModel): Sandbox {
     const { env } = this.options;
+    const logGroup = logGroupOf(fn);
+    const logStream = lambdaLogStreamName(new Date());
     const worker = new Worker(WORKER_ENTRY, {
       workerData: { codeDir: fn.codeDir, handler: fn.handler },
       // A copy per environment: one function never sees another's variables.
@@ -196,8 +208,8 @@ export class LambdaRuntime implements LambdaInvoker {
         AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
         AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.functionName}`,
-        AWS_LAMBDA_LOG_STREAM_NAME: `[$LATEST]local`,
+        AWS_LAMBDA_LOG_GROUP_NAME: logGroup,
+        AWS_LAMBDA_LOG_STREAM_NAME: logStream,
         AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
         LAMBDA_TASK_ROOT: fn.codeDir,
         TZ: 'UTC',
@@ -208,17 +220,17 @@ export class LambdaRuntime implements LambdaInvoker {
     });
     for (const stream of ['stdout', 'stderr'] as const) {
       createInterface({ input: worker[stream] }).on('line', (line) =>
-        this.options.onLog?.({ functionName: fn.functionName, logicalId: fn.logicalId, stream, line }),
+        this.options.onLog?.({ functionName: fn.functionName, logicalId: fn.logicalId, stream, line, logGroup, logStream }),
       );
     }
-    const sandbox: Sandbox = { worker, busy: true };
+    const sandbox: Sandbox = { worker, logStream, busy: true };
     worker.on('message', (message: { id: string; result?: unknown; error?: InvocationOutcome['error']; initDurationMs?: number }) => {
       this.pending.get(message.id)?.resolve(message);
     });
     worker.on('error', (error) => {
       // A crash outside a handler (an unhandled rejection, say) ends the environment; whatever
       // it was running fails the way Lambda reports a runtime exit.
-      this.options.onLog?.({ functionName: fn.functionName, logicalId: fn.logicalId, stream: 'stderr', line: `Runtime.ExitError: ${error.message}` });
+      this.options.onLog?.({ functionName: fn.functionName, logicalId: fn.logicalId, stream: 'stderr', line: `Runtime.ExitError: ${error.message}`, logGroup, logStream });
       const list = this.sandboxes.get(fn.functionName) ?? [];
       this.sandboxes.set(fn.functionName, list.filter((s) => s !== sandbox));
       const id = sandbox.current;
@@ -226,4 +238,9 @@ export class LambdaRuntime implements LambdaInvoker {
     });
     return sandbox;
   }
+}
+
+/** The log group a function writes to. */
+export function logGroupOf(fn: FunctionModel): string {
+  return fn.logGroupName ?? `/aws/lambda/${fn.functionName}`;
 }

@@ -1,5 +1,6 @@
 import { platformRoutes } from './platform';
 import { rateLimiterRoutes } from './rate-limiter';
+import { shortenerRoutes } from './shortener';
 import type { RouteContract } from './route';
 
 /**
@@ -7,4 +8,4 @@ import type { RouteContract } from './route';
  * infra test proves that API Gateway serves exactly these routes, no more and no fewer.
  * A domain adds its routes here when it lands.
  */
-export const allRoutes: readonly RouteContract[] = [...platformRoutes, ...rateLimiterRoutes];
+export const allRoutes: readonly RouteContract[] = [...platformRoutes, ...rateLimiterRoutes, ...shortenerRoutes];

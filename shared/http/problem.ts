@@ -3,6 +3,7 @@ import {
   ConflictError,
   ForbiddenError,
   GoneError,
+  IdempotencyKeyReusedError,
   MalformedBodyError,
   NotFoundError,
   PayloadTooLargeError,
@@ -44,6 +45,7 @@ const STATUS_BY_ERROR: ReadonlyArray<readonly [abstract new (...args: never[]) =
   [GoneError, 410, 'Gone'],
   [PayloadTooLargeError, 413, 'Content Too Large'],
   [UnsupportedMediaTypeError, 415, 'Unsupported Media Type'],
+  [IdempotencyKeyReusedError, 422, 'Unprocessable Content'],
   [TooManyRequestsError, 429, 'Too Many Requests'],
   [ServiceUnavailableError, 503, 'Service Unavailable'],
 ];

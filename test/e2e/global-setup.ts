@@ -44,8 +44,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const secret = secretArn ? cloud.secrets.value(secretArn) : undefined;
   if (!secret) throw new Error('the dev stage has no JwtSecretArn output with a local value');
   const apiKey = cloud.apiKeys.find((key) => key.enabled)?.value;
+  const outputs = cloud.model.outputs[`switchyard-${stage}-service`] ?? {};
   project.provide('e2eTarget', {
     name: 'local',
+    outputs,
     ...(apiKey ? { apiKey } : {}),
     restUrl: cloud.restApis[0]!.url,
     webSocketUrl: cloud.webSocketApis[0]!.url,
@@ -88,6 +90,7 @@ async function deployedTarget(
   }
   return {
     name: target,
+    outputs: service,
     restUrl: need(process.env['E2E_REST_URL'] ?? service['RestApiUrl'], 'RestApiUrl output').replace(/\/?$/, '/'),
     webSocketUrl: need(process.env['E2E_WS_URL'] ?? service['WebSocketUrl'], 'WebSocketUrl output'),
     ...(awsEndpoint ? { awsEndpoint } : {}),

@@ -12,6 +12,8 @@ export interface E2eTarget {
   readonly awsEndpoint?: string;
   /** A usage-plan API key for the routes that need one (`x-api-key`). */
   readonly apiKey?: string;
+  /** The service stack's outputs (function names and the like). */
+  readonly outputs: Readonly<Record<string, string>>;
   /** Mints a token for a user of a tenant with scopes; undefined where tokens come from an IdP. */
   readonly token: (user: string, tenant: string, scopes?: readonly string[]) => Promise<string>;
 }
@@ -23,6 +25,7 @@ export interface ProvidedTarget {
   readonly webSocketUrl: string;
   readonly awsEndpoint?: string;
   readonly apiKey?: string;
+  readonly outputs: Readonly<Record<string, string>>;
   /** The HS256 secret, issuer, audience and claim names tokens are minted with. */
   readonly signing: { readonly secret: string; readonly issuer: string; readonly audience: string; readonly claims: { readonly user: string; readonly tenant: string; readonly scopes: string } };
 }

@@ -53,8 +53,13 @@ export function queuesWithoutDeadLetter(template: Template): string[] {
   return Object.entries(queues)
     .filter(([id, queue]) => {
       if (queue.Properties?.['RedrivePolicy']) return false;
-      // A DLQ is referenced by another queue's redrive policy or by a target's DeadLetterConfig.
-      return !serialized.includes(`"deadLetterTargetArn":{"Fn::GetAtt":["${id}","Arn"]}`) && !serialized.includes(`"DeadLetterConfig":{"Arn":{"Fn::GetAtt":["${id}","Arn"]}}`);
+      // A DLQ is referenced by another queue's redrive policy, by a target's DeadLetterConfig, or
+      // as a function's on-failure destination for asynchronous invocations.
+      return (
+        !serialized.includes(`"deadLetterTargetArn":{"Fn::GetAtt":["${id}","Arn"]}`) &&
+        !serialized.includes(`"DeadLetterConfig":{"Arn":{"Fn::GetAtt":["${id}","Arn"]}}`) &&
+        !serialized.includes(`"OnFailure":{"Destination":{"Fn::GetAtt":["${id}","Arn"]}}`)
+      );
     })
     .map(([id]) => id);
 }

@@ -167,7 +167,24 @@ describe('LambdaRuntime', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
 
     // Assess
-    expect(lines).toContainEqual({ functionName: 'fixture-chatty', logicalId: 'chattyFn', stream: 'stdout', line: '{"level":"INFO","message":"hello","correlationId":"corr-1"}' });
-    expect(lines).toContainEqual({ functionName: 'fixture-chatty', logicalId: 'chattyFn', stream: 'stderr', line: 'plain text on stderr' });
+    expect(lines).toContainEqual(expect.objectContaining({ functionName: 'fixture-chatty', logicalId: 'chattyFn', stream: 'stdout', line: '{"level":"INFO","message":"hello","correlationId":"corr-1"}' }));
+    expect(lines).toContainEqual(expect.objectContaining({ functionName: 'fixture-chatty', logicalId: 'chattyFn', stream: 'stderr', line: 'plain text on stderr' }));
+  });
+
+  it("tags each line with the function's log group and its environment's log stream, as Lambda names them", async () => {
+    // Prepare
+    const lines: FunctionLogLine[] = [];
+    const rt = start([fn('chatty', { logGroupName: '/aws/custom/chatty' })], (line) => lines.push(line));
+
+    // Act
+    await rt.invoke('fixture-chatty', { correlationId: 'corr-2' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    // Assess
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(line.logGroup).toBe('/aws/custom/chatty');
+      expect(line.logStream).toMatch(/^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/);
+    }
   });
 });

@@ -1,10 +1,11 @@
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PolicySet } from '#shared/rate-limit/policy';
 import { lambdaContext } from '../../support/lambda-context';
 import { useLocalTable } from '../../support/dynamodb';
+import { useFrozenDate } from '../../support/clock';
 
 const table = useLocalTable('service-limits');
 const context = lambdaContext('switchyard-rate-limiter');
@@ -143,16 +144,7 @@ async function silentEndpoint(): Promise<{ readonly url: string; close(): Promis
   };
 }
 
-beforeEach(() => {
-  // Only Date: the limiter's clock stands still, while the SDK's timers and abort signals run.
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(T0);
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.unstubAllEnvs();
-});
+useFrozenDate(T0);
 
 describe('POST /v1/limits/check (check-limit handler)', () => {
   it('admits with 200, the decision as the body, and rate-limit headers that say the same', async () => {
