@@ -113,6 +113,14 @@ export const StageConfigSchema = z
         permanentRedirectMaxAgeSeconds: z.number().int().min(0).max(31_536_000).default(86_400),
       })
       .prefault({}),
+    chat: z
+      .object({
+        /** Members a conversation may hold, its creator included. */
+        maxGroupSize: z.number().int().min(2).max(10_000).default(100),
+        /** A user is online while their last heartbeat (`ping`) is younger than this. */
+        presenceWindowSeconds: z.number().int().min(5).max(3600).default(60),
+      })
+      .prefault({}),
     alarms: z.object({
       errorRatePercent: z.number().positive().max(100),
       p99LatencyMs: z.number().int().positive(),

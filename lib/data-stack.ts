@@ -1,6 +1,7 @@
 import { CfnOutput, Validations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { ChatStorage } from './chat/storage';
 import { IdempotencyTable } from './platform/idempotency-table';
 import { RateLimiterStorage } from './rate-limiter/storage';
 import { ShortenerStorage } from './shortener/storage';
@@ -15,6 +16,7 @@ export class DataStack extends SwitchyardStack {
   readonly idempotency: IdempotencyTable;
   readonly rateLimits: RateLimiterStorage;
   readonly shortener: ShortenerStorage;
+  readonly chat: ChatStorage;
   /** The HS256 signing secret, in stages whose auth mode is `secret`. */
   readonly signingSecret?: Secret;
 
@@ -23,6 +25,7 @@ export class DataStack extends SwitchyardStack {
     this.idempotency = new IdempotencyTable(this, 'Idempotency');
     this.rateLimits = new RateLimiterStorage(this, 'RateLimits');
     this.shortener = new ShortenerStorage(this, 'Shortener');
+    this.chat = new ChatStorage(this, 'Chat');
 
     if (this.config.auth.mode === 'secret') {
       this.signingSecret = new Secret(this, 'JwtSigningSecret', {

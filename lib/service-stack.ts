@@ -9,6 +9,7 @@ import { Observability } from './platform/observability';
 import { PlatformRestApi } from './platform/rest-api';
 import { SwitchyardStack, type SwitchyardStackProps } from './platform/stage';
 import { PlatformWebSocketApi } from './platform/websocket-api';
+import { ChatService } from './chat/service';
 import { RateLimiterService } from './rate-limiter/service';
 import { ShortenerService } from './shortener/service';
 
@@ -30,6 +31,7 @@ export class ServiceStack extends SwitchyardStack {
   readonly webSocketApi: PlatformWebSocketApi;
   readonly rateLimiter: RateLimiterService;
   readonly shortener: ShortenerService;
+  readonly chat: ChatService;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
@@ -77,16 +79,14 @@ export class ServiceStack extends SwitchyardStack {
     });
     this.restApi.addRoute(getMeRoute, me);
 
+    // Chat keeps the connection registry, so its handlers answer $connect and $disconnect.
+    const chatConnections = ChatService.connectionHandlers(this, data.chat);
     this.webSocketApi = new PlatformWebSocketApi(this, 'WebSocket', {
       auth: this.auth,
       observability: this.observability,
       rateLimits: data.rateLimits,
-      connectHandler: new AppFunction(this, 'WsConnect', {
-        domain: 'platform',
-        entry: 'platform/ws-connect.ts',
-        description: 'WebSocket $connect: accepts authorized connections',
-        memorySize: 256,
-      }),
+      connectHandler: chatConnections.connect,
+      disconnectHandler: chatConnections.disconnect,
       defaultHandler: new AppFunction(this, 'WsDefault', {
         domain: 'platform',
         entry: 'platform/ws-default.ts',
@@ -102,6 +102,8 @@ export class ServiceStack extends SwitchyardStack {
       idempotency: data.idempotency,
       observability: this.observability,
     });
+
+    this.chat = new ChatService(this, 'Chat', { restApi: this.restApi, webSocketApi: this.webSocketApi, storage: data.chat, connections: chatConnections });
 
     new CfnOutput(this, 'RestApiUrl', { value: this.restApi.url, description: 'Base URL of the REST API' });
     new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketApi.url, description: 'wss:// URL of the WebSocket API' });

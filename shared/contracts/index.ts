@@ -1,3 +1,4 @@
+import { chatRoutes } from './chat';
 import { platformRoutes } from './platform';
 import { rateLimiterRoutes } from './rate-limiter';
 import { shortenerRoutes } from './shortener';
@@ -8,4 +9,4 @@ import type { RouteContract } from './route';
  * infra test proves that API Gateway serves exactly these routes, no more and no fewer.
  * A domain adds its routes here when it lands.
  */
-export const allRoutes: readonly RouteContract[] = [...platformRoutes, ...rateLimiterRoutes, ...shortenerRoutes];
+export const allRoutes: readonly RouteContract[] = [...platformRoutes, ...rateLimiterRoutes, ...shortenerRoutes, ...chatRoutes];

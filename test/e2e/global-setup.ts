@@ -36,8 +36,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   app.synth();
   const cloud = await LocalCloud.start({
     assemblyDir: outdir,
-    // Short limits so the suite can watch them act.
-    webSocket: { idleTimeoutMs: 3_000, maxLifetimeMs: 10_000 },
     onLog: process.env['E2E_LOGS'] ? (line) => process.stdout.write(`[${line.functionName}] ${line.line}\n`) : undefined,
   });
   const secretArn = Object.values(cloud.model.outputs).find((o) => o['JwtSecretArn'])?.['JwtSecretArn'];

@@ -11,7 +11,6 @@ vi.hoisted(() => {
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
 });
 
-import { handler as connect } from '../../../functions/platform/ws-connect';
 import { handler as defaultRoute } from '../../../functions/platform/ws-default';
 import { lambdaContext } from '../../support/lambda-context';
 
@@ -19,15 +18,14 @@ const managementApi = mockClient(ApiGatewayManagementApiClient);
 
 const CONNECTION_ID = 'L0SM9cOFvHcCIhw=';
 const REQUEST_ID = 'Tp3dKFx0IAMEbJw=';
-const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
 
 const context = lambdaContext('switchyard-ws');
 
-function requestContext(routeKey: string, eventType: 'CONNECT' | 'MESSAGE') {
+function requestContext(routeKey: string) {
   return {
     routeKey,
     messageId: 'TvQ2dd8HIAMCJsQ=',
-    eventType,
+    eventType: 'MESSAGE' as const,
     extendedRequestId: REQUEST_ID,
     requestTime: '01/Mar/2026:12:00:00 +0000',
     messageDirection: 'IN' as const,
@@ -42,15 +40,7 @@ function requestContext(routeKey: string, eventType: 'CONNECT' | 'MESSAGE') {
 }
 
 function frame(body: string | undefined): APIGatewayProxyWebsocketEventV2 {
-  return { requestContext: requestContext('$default', 'MESSAGE'), ...(body === undefined ? {} : { body }), isBase64Encoded: false };
-}
-
-function connectEvent(headers: Record<string, string>) {
-  return {
-    requestContext: { ...requestContext('$connect', 'CONNECT'), authorizer: { principalId: 'alice', userId: 'alice', tenantId: 'acme', scopes: 'chat:write' } },
-    headers: { Host: 'ws0987.execute-api.us-east-1.amazonaws.com', 'Sec-WebSocket-Version': '13', ...headers },
-    isBase64Encoded: false,
-  };
+  return { requestContext: requestContext('$default'), ...(body === undefined ? {} : { body }), isBase64Encoded: false };
 }
 
 /** The frames posted back, decoded, with the connection each went to. */
@@ -146,37 +136,5 @@ describe('$default route (ws-default handler)', () => {
 
     // Assess
     await expect(invoking).rejects.toThrow('Rate exceeded');
-  });
-});
-
-describe('$connect route (ws-connect handler)', () => {
-  it('answers 200 choosing the bearer subprotocol when the client offered its token that way', async () => {
-    // Act
-    const result = await connect(connectEvent({ 'Sec-WebSocket-Protocol': `bearer, ${TOKEN}` }), context);
-
-    // Assess
-    expect(result.statusCode).toBe(200);
-    expect(result.headers).toEqual({ 'Sec-WebSocket-Protocol': 'bearer' });
-    expect(JSON.stringify(result)).not.toContain(TOKEN);
-  });
-
-  it('matches the handshake header in any case', async () => {
-    // Act
-    const result = await connect(connectEvent({ 'sec-websocket-protocol': `bearer, ${TOKEN}` }), context);
-
-    // Assess
-    expect(result.headers).toEqual({ 'Sec-WebSocket-Protocol': 'bearer' });
-  });
-
-  it.each([
-    ['no subprotocol', {}],
-    ['other subprotocols only', { 'Sec-WebSocket-Protocol': 'graphql-ws, json' }],
-  ])('answers 200 with no subprotocol when the client offered %s', async (_, headers) => {
-    // Act
-    const result = await connect(connectEvent(headers), context);
-
-    // Assess
-    expect(result.statusCode).toBe(200);
-    expect(result.headers).toEqual({});
   });
 });

@@ -1,0 +1,109 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logger, metrics } from '#shared/powertools';
+import { postFrame, type ServerFrame } from './frames';
+import { advancePushed, connectionsOf, deleteConnection, readMessages, readPushed, type ChatMessage, type Conversation } from './store';
+
+/** Posts in flight at once, per message. */
+const POST_CONCURRENCY = 8;
+/** How long a message waits for its predecessor's fan-out before taking it over. */
+const BATON_WAIT_MS = 3_000;
+
+export interface FanoutResult {
+  readonly delivered: number;
+  readonly pruned: number;
+}
+
+/**
+ * Pushes stored messages to every connection of every member, in seq order for every connection,
+ * though several instances store messages of one conversation at once.
+ *
+ * The order comes from a baton on the conversation, `pushedSeq`: the message with seq `n` is
+ * pushed only once `pushedSeq` is `n - 1`, and then moves it to `n`. An instance that waited
+ * longer than `BATON_WAIT_MS` (its predecessor crashed or hangs) takes over: it pushes every
+ * message from `pushedSeq + 1` to its own, in order, from the table. A taken-over message may then
+ * reach a client twice (its first instance may still push it), never out of order; clients drop a
+ * seq they have seen.
+ */
+export async function fanOut(conversation: Conversation, message: ChatMessage, now: () => number = Date.now): Promise<FanoutResult> {
+  const { tenantId, conversationId } = conversation;
+  const deadline = now() + BATON_WAIT_MS;
+  for (let wait = 5; ; wait = Math.min(50, wait * 2)) {
+    const pushed = await readPushed(tenantId, conversationId);
+    if (pushed >= message.seq) return { delivered: 0, pruned: 0 };
+    if (pushed === message.seq - 1) {
+      const result = await pushToMembers(conversation, [message], now);
+      await advancePushed(tenantId, conversationId, message.seq);
+      return result;
+    }
+    if (now() >= deadline) {
+      metrics.addMetric('FanoutTakeovers', MetricUnit.Count, 1);
+      logger.warn('fan-out baton taken over', { conversationId, pushedSeq: pushed, seq: message.seq });
+      const missed = await readMessages(tenantId, conversationId, { afterSeq: pushed, limit: message.seq - pushed });
+      const result = await pushToMembers(conversation, missed, now);
+      await advancePushed(tenantId, conversationId, message.seq);
+      return result;
+    }
+    await sleep(wait);
+  }
+}
+
+/**
+ * Pushes one frame that is not part of the message order (typing, read receipts) to every live
+ * connection of the members but `except`; gone connections are pruned.
+ */
+export async function pushEphemeral(conversation: Conversation, frame: ServerFrame, except?: string, now: () => number = Date.now): Promise<FanoutResult> {
+  const connections = (await Promise.all(conversation.memberIds.map((userId) => connectionsOf(conversation.tenantId, userId, now())))).flat().filter((c) => c !== except);
+  const gone: string[] = [];
+  for (let i = 0; i < connections.length; i += POST_CONCURRENCY) {
+    await Promise.all(
+      connections.slice(i, i + POST_CONCURRENCY).map(async (connectionId) => {
+        if (!(await postWithRetry(connectionId, frame))) gone.push(connectionId);
+      }),
+    );
+  }
+  await Promise.all(gone.map((connectionId) => deleteConnection(connectionId)));
+  return { delivered: connections.length - gone.length, pruned: gone.length };
+}
+
+/** Pushes messages, in order, to every live connection of the conversation's members; prunes the gone ones. */
+export async function pushToMembers(conversation: Conversation, messages: readonly ChatMessage[], now: () => number = Date.now): Promise<FanoutResult> {
+  const connections = (await Promise.all(conversation.memberIds.map((userId) => connectionsOf(conversation.tenantId, userId, now())))).flat();
+  let delivered = 0;
+  const gone = new Set<string>();
+  for (const message of messages) {
+    const frame: ServerFrame = { type: 'message', ...message };
+    const targets = connections.filter((c) => !gone.has(c));
+    for (let i = 0; i < targets.length; i += POST_CONCURRENCY) {
+      await Promise.all(
+        targets.slice(i, i + POST_CONCURRENCY).map(async (connectionId) => {
+          if (await postWithRetry(connectionId, frame)) delivered++;
+          else gone.add(connectionId);
+        }),
+      );
+    }
+  }
+  // A 410 means the socket is gone for good ($disconnect is best effort): forget it now.
+  await Promise.all([...gone].map((connectionId) => deleteConnection(connectionId)));
+  if (gone.size) {
+    metrics.addMetric('ConnectionsPruned', MetricUnit.Count, gone.size);
+    logger.info('gone connections pruned', { conversationId: conversation.conversationId, connectionIds: [...gone] });
+  }
+  return { delivered, pruned: gone.size };
+}
+
+/** One post, retried with backoff on anything but a 410; after 3 tries the connection misses it (it can `sync`). */
+async function postWithRetry(connectionId: string, frame: ServerFrame): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await postFrame(connectionId, frame);
+    } catch (error) {
+      if (attempt >= 3) {
+        logger.warn('push failed; the client will catch up with sync', { connectionId, error: error as Error });
+        metrics.addMetric('PushFailures', MetricUnit.Count, 1);
+        return true;
+      }
+      await sleep(20 * 2 ** attempt);
+    }
+  }
+}

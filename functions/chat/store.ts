@@ -1,0 +1,311 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { documentClient } from '#shared/clients/dynamodb';
+import { readEnv } from '#shared/env';
+
+/**
+ * The chat's storage, one DynamoDB table (lib/chat/storage.ts):
+ * - a conversation's partition `C#<tenant>#<conversation>`: `meta` (members, `lastSeq`, `pushedSeq`),
+ *   `member#<user>` (read position; indexed by user), `msg#<seq>` (the messages, in order), and
+ *   `cmid#<sender>#<clientMessageId>` (what each client message id was given);
+ * - `CONN#<connection id>`: a live WebSocket connection (indexed by user), expiring with API
+ *   Gateway's 2-hour limit;
+ * - `P#<tenant>#<user>`: presence, the last heartbeat.
+ */
+
+let tableName: string | undefined;
+
+export function chatTable(): string {
+  tableName ??= readEnv({ CHAT_TABLE_NAME: z.string().min(1) }).CHAT_TABLE_NAME;
+  return tableName;
+}
+
+export const conversationPartition = (tenantId: string, conversationId: string) => `C#${tenantId}#${conversationId}`;
+export const userPartition = (tenantId: string, userId: string) => `U#${tenantId}#${userId}`;
+const messageSort = (seq: number) => `msg#${String(seq).padStart(12, '0')}`;
+
+/** API Gateway closes a WebSocket after 2 hours; a connection item outlives that a little, then TTL removes it. */
+export const CONNECTION_TTL_SECONDS = 2 * 60 * 60 + 5 * 60;
+
+export interface Conversation {
+  readonly conversationId: string;
+  readonly tenantId: string;
+  readonly title: string | null;
+  readonly memberIds: readonly string[];
+  readonly createdAt: string;
+  readonly createdBy: string;
+  /** The last seq given out: every message up to it is stored. */
+  readonly lastSeq: number;
+  /** The last seq pushed to every connection, in order. */
+  readonly pushedSeq: number;
+}
+
+export interface ChatMessage {
+  readonly conversationId: string;
+  readonly seq: number;
+  readonly senderId: string;
+  readonly clientMessageId: string;
+  readonly body: string;
+  readonly sentAt: string;
+}
+
+export interface Connection {
+  readonly connectionId: string;
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly device: string | null;
+  readonly connectedAt: string;
+}
+
+/** A conversation's meta item, strongly consistent; undefined when it does not exist in this tenant. */
+export async function readConversation(tenantId: string, conversationId: string): Promise<Conversation | undefined> {
+  const answer = await documentClient.send(
+    new GetCommand({ TableName: chatTable(), Key: { pk: conversationPartition(tenantId, conversationId), sk: 'meta' }, ConsistentRead: true }),
+  );
+  return answer.Item as Conversation | undefined;
+}
+
+/** Items one DynamoDB transaction may hold. */
+const MAX_TRANSACTION_ITEMS = 100;
+
+/**
+ * Creates a conversation with its members. A transaction holds at most 100 items, fewer than a
+ * group may have members, so the member items are written first, in transactions of up to 100,
+ * and the meta item last: a conversation exists only once every member item does.
+ */
+export async function createConversation(conversation: Omit<Conversation, 'lastSeq' | 'pushedSeq'>): Promise<Conversation> {
+  const pk = conversationPartition(conversation.tenantId, conversation.conversationId);
+  const meta: Conversation = { ...conversation, lastSeq: 0, pushedSeq: 0 };
+  const members = conversation.memberIds.map((userId) => ({
+    Put: {
+      TableName: chatTable(),
+      Item: memberItem(conversation.tenantId, conversation.conversationId, userId, conversation.createdAt),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  }));
+  for (let i = 0; i < members.length; i += MAX_TRANSACTION_ITEMS) {
+    await documentClient.send(new TransactWriteCommand({ TransactItems: members.slice(i, i + MAX_TRANSACTION_ITEMS) }));
+  }
+  await documentClient.send(new PutCommand({ TableName: chatTable(), Item: { pk, sk: 'meta', ...meta }, ConditionExpression: 'attribute_not_exists(pk)' }));
+  return meta;
+}
+
+/** A member's item: their read position, findable by user (`byUser`, `conv#<conversation>`). */
+export function memberItem(tenantId: string, conversationId: string, userId: string, joinedAt: string): Record<string, unknown> {
+  return {
+    pk: conversationPartition(tenantId, conversationId),
+    sk: `member#${userId}`,
+    userId,
+    conversationId,
+    readSeq: 0,
+    joinedAt,
+    gsi1pk: userPartition(tenantId, userId),
+    gsi1sk: `conv#${conversationId}`,
+  };
+}
+
+export type AppendOutcome = { readonly kind: 'stored'; readonly message: ChatMessage } | { readonly kind: 'duplicate'; readonly seq: number; readonly sentAt: string };
+
+/**
+ * The sequencer. Gives a message the next seq of its conversation and stores it, in one
+ * transaction with three conditions:
+ * - the conversation's `lastSeq` is still the one this attempt read (`prev`): it becomes `prev + 1`;
+ * - no message holds `prev + 1` yet;
+ * - the sender's `clientMessageId` was never given a seq.
+ * The counter and the message become visible together, and seq `n` can commit only after `n - 1`
+ * did, so the stored messages are always exactly 1..lastSeq: a reader can never see a gap that
+ * fills later. A lost race (another message took `prev + 1`) returns the conversation as it is
+ * now, and the attempt is made again with its `lastSeq`; a repeated `clientMessageId` returns the
+ * seq it was given, storing nothing.
+ * @param lastSeq what the caller read of the conversation's `lastSeq`
+ */
+export async function appendMessage(
+  conversation: Pick<Conversation, 'tenantId' | 'conversationId'>,
+  message: { readonly senderId: string; readonly clientMessageId: string; readonly body: string },
+  lastSeq: number,
+  now: () => Date = () => new Date(),
+): Promise<AppendOutcome> {
+  const pk = conversationPartition(conversation.tenantId, conversation.conversationId);
+  const dedupSort = `cmid#${message.senderId}#${message.clientMessageId}`;
+  let prev = lastSeq;
+  for (let attempt = 1; attempt <= 40; attempt++) {
+    const seq = prev + 1;
+    const sentAt = now().toISOString();
+    const stored: ChatMessage = { conversationId: conversation.conversationId, seq, senderId: message.senderId, clientMessageId: message.clientMessageId, body: message.body, sentAt };
+    try {
+      await documentClient.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: chatTable(),
+                Key: { pk, sk: 'meta' },
+                UpdateExpression: 'SET lastSeq = :seq',
+                ConditionExpression: 'lastSeq = :prev',
+                ExpressionAttributeValues: { ':seq': seq, ':prev': prev },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            { Put: { TableName: chatTable(), Item: { pk, sk: messageSort(seq), ...stored }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            { Put: { TableName: chatTable(), Item: { pk, sk: dedupSort, seq, sentAt }, ConditionExpression: 'attribute_not_exists(pk)' } },
+          ],
+        }),
+      );
+      return { kind: 'stored', message: stored };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [counter, , dedup] = error.CancellationReasons ?? [];
+      if (dedup?.Code === 'ConditionalCheckFailed') {
+        const original = await documentClient.send(new GetCommand({ TableName: chatTable(), Key: { pk, sk: dedupSort }, ConsistentRead: true }));
+        return { kind: 'duplicate', seq: Number(original.Item?.['seq']), sentAt: String(original.Item?.['sentAt']) };
+      }
+      if (counter?.Code === 'ConditionalCheckFailed') {
+        const current = counter.Item?.['lastSeq']?.N;
+        if (current === undefined) throw new Error(`conversation ${conversation.conversationId} vanished while a message was being stored`);
+        prev = Number(current);
+      }
+      // TransactionConflict (another transaction on the same items in flight): the same attempt, a moment later.
+      await sleep(Math.floor(Math.random() * Math.min(50, 5 * attempt)));
+    }
+  }
+  throw new Error(`conversation ${conversation.conversationId} stayed contended through 40 attempts`);
+}
+
+/** Messages with `afterSeq < seq`, oldest first, at most `limit` (and `beforeSeq` excluded when given). */
+export async function readMessages(tenantId: string, conversationId: string, range: { afterSeq: number; beforeSeq?: number; limit: number }): Promise<ChatMessage[]> {
+  const upper = range.beforeSeq === undefined ? 'msg#999999999999' : messageSort(range.beforeSeq - 1);
+  if (range.beforeSeq !== undefined && range.beforeSeq - 1 <= range.afterSeq) return [];
+  const answer = await documentClient.send(
+    new QueryCommand({
+      TableName: chatTable(),
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': conversationPartition(tenantId, conversationId), ':from': messageSort(range.afterSeq + 1), ':to': upper },
+      ConsistentRead: true,
+      Limit: range.limit,
+    }),
+  );
+  // Belt and braces: a Query is read-committed, not a snapshot, so in theory it could pass over
+  // seq n before its transaction commits and still see n + 1 committed after it. The sequencer
+  // commits n + 1 only after n, so stopping at the first hole returns only a gapless prefix.
+  const messages = (answer.Items ?? []).map(toMessage);
+  const contiguous = messages.findIndex((message, i) => message.seq !== range.afterSeq + 1 + i);
+  return contiguous === -1 ? messages : messages.slice(0, contiguous);
+}
+
+function toMessage(item: Record<string, unknown>): ChatMessage {
+  return {
+    conversationId: String(item['conversationId']),
+    seq: Number(item['seq']),
+    senderId: String(item['senderId']),
+    clientMessageId: String(item['clientMessageId']),
+    body: String(item['body']),
+    sentAt: String(item['sentAt']),
+  };
+}
+
+/** Records a connection; it expires with API Gateway's own limit. */
+export async function putConnection(connection: Connection, now: number): Promise<void> {
+  await documentClient.send(
+    new PutCommand({
+      TableName: chatTable(),
+      Item: {
+        pk: `CONN#${connection.connectionId}`,
+        sk: 'conn',
+        ...connection,
+        ttl: Math.floor(now / 1000) + CONNECTION_TTL_SECONDS,
+        gsi1pk: userPartition(connection.tenantId, connection.userId),
+        gsi1sk: `conn#${connection.connectionId}`,
+      },
+    }),
+  );
+}
+
+export async function deleteConnection(connectionId: string): Promise<void> {
+  await documentClient.send(new DeleteCommand({ TableName: chatTable(), Key: { pk: `CONN#${connectionId}`, sk: 'conn' } }));
+}
+
+/** A user's live connections; expired ones (TTL lags) are left out. */
+export async function connectionsOf(tenantId: string, userId: string, now: number): Promise<string[]> {
+  const answer = await documentClient.send(
+    new QueryCommand({
+      TableName: chatTable(),
+      IndexName: 'byUser',
+      KeyConditionExpression: 'gsi1pk = :user AND begins_with(gsi1sk, :conn)',
+      ExpressionAttributeValues: { ':user': userPartition(tenantId, userId), ':conn': 'conn#' },
+    }),
+  );
+  return (answer.Items ?? []).filter((item) => Number(item['ttl'] ?? Infinity) * 1000 > now).map((item) => String(item['connectionId']));
+}
+
+/** Records a heartbeat: the user is online until `windowSeconds` from now. */
+export async function touchPresence(tenantId: string, userId: string, now: number, windowSeconds: number): Promise<void> {
+  await documentClient.send(
+    new PutCommand({
+      TableName: chatTable(),
+      Item: { pk: `P#${tenantId}#${userId}`, sk: 'presence', userId, lastSeenAt: new Date(now).toISOString(), ttl: Math.floor(now / 1000) + windowSeconds * 10 },
+    }),
+  );
+}
+
+/**
+ * Hands the fan-out baton on: `pushedSeq` becomes `to` unless it already reached it. Every seq up
+ * to `to` has been pushed by the caller or before it, whatever `pushedSeq` holds now, so moving it
+ * on from any lower value is right. Requiring the value the caller read instead would strand it
+ * when an instance whose message was taken over finishes during the takeover: it moves `pushedSeq`
+ * to its own seq, the takeover's hand-on then fails, and the next message waits out its deadline.
+ * @returns false when `pushedSeq` was already at `to` or beyond
+ */
+export async function advancePushed(tenantId: string, conversationId: string, to: number): Promise<boolean> {
+  try {
+    await documentClient.send(
+      new UpdateCommand({
+        TableName: chatTable(),
+        Key: { pk: conversationPartition(tenantId, conversationId), sk: 'meta' },
+        UpdateExpression: 'SET pushedSeq = :to',
+        ConditionExpression: 'pushedSeq < :to',
+        ExpressionAttributeValues: { ':to': to },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+/** The conversation's `pushedSeq`, strongly consistent. */
+export async function readPushed(tenantId: string, conversationId: string): Promise<number> {
+  const answer = await documentClient.send(
+    new GetCommand({
+      TableName: chatTable(),
+      Key: { pk: conversationPartition(tenantId, conversationId), sk: 'meta' },
+      ConsistentRead: true,
+      ProjectionExpression: 'pushedSeq',
+    }),
+  );
+  return Number(answer.Item?.['pushedSeq'] ?? 0);
+}
+
+/**
+ * Moves a member's read position forward to `seq` (never back: receipts may arrive out of order).
+ * @returns false when the member had read as far already
+ */
+export async function markRead(tenantId: string, conversationId: string, userId: string, seq: number): Promise<boolean> {
+  try {
+    await documentClient.send(
+      new UpdateCommand({
+        TableName: chatTable(),
+        Key: { pk: conversationPartition(tenantId, conversationId), sk: `member#${userId}` },
+        UpdateExpression: 'SET readSeq = :seq',
+        ConditionExpression: 'attribute_exists(pk) AND readSeq < :seq',
+        ExpressionAttributeValues: { ':seq': seq },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
