@@ -119,6 +119,8 @@ export const StageConfigSchema = z
         maxGroupSize: z.number().int().min(2).max(10_000).default(100),
         /** A user is online while their last heartbeat (`ping`) is younger than this. */
         presenceWindowSeconds: z.number().int().min(5).max(3600).default(60),
+        /** Conversations with more members fan out through the FIFO queue instead of inline. */
+        queueFanoutAboveMembers: z.number().int().min(1).default(20),
       })
       .prefault({}),
     alarms: z.object({

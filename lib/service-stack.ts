@@ -103,7 +103,14 @@ export class ServiceStack extends SwitchyardStack {
       observability: this.observability,
     });
 
-    this.chat = new ChatService(this, 'Chat', { restApi: this.restApi, webSocketApi: this.webSocketApi, storage: data.chat, connections: chatConnections });
+    this.chat = new ChatService(this, 'Chat', {
+      restApi: this.restApi,
+      webSocketApi: this.webSocketApi,
+      storage: data.chat,
+      connections: chatConnections,
+      idempotency: data.idempotency,
+      observability: this.observability,
+    });
 
     new CfnOutput(this, 'RestApiUrl', { value: this.restApi.url, description: 'Base URL of the REST API' });
     new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketApi.url, description: 'wss:// URL of the WebSocket API' });

@@ -1,5 +1,5 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, QueryCommand, TransactWriteCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '#shared/clients/dynamodb';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#shared/errors';
 import { chatTable, conversationPartition, memberItem, readConversation, userPartition, type Conversation } from './store';
@@ -9,33 +9,45 @@ export interface ConversationSummary extends Conversation {
   readonly readSeq: number;
 }
 
+/** Keys one BatchGetItem may hold. */
+const MAX_BATCH_KEYS = 100;
+
 /**
- * A user's conversations: their member items (the `byUser` index, `conv#...`), then the
- * conversations' meta items in one batch for `lastSeq`.
+ * A user's newest conversations, at most `limit`: their member items (the `byUser` index,
+ * `conv#...`), then the conversations' meta items in batches for `lastSeq` and `createdAt`.
+ * The index orders member items by conversation id, not by time, so every one is read before the
+ * newest are picked; member items without a meta item (a create interrupted part-way) are left out.
  */
 export async function conversationsOf(tenantId: string, userId: string, limit: number): Promise<ConversationSummary[]> {
-  const members = await documentClient.send(
-    new QueryCommand({
-      TableName: chatTable(),
-      IndexName: 'byUser',
-      KeyConditionExpression: 'gsi1pk = :user AND begins_with(gsi1sk, :conv)',
-      ExpressionAttributeValues: { ':user': userPartition(tenantId, userId), ':conv': 'conv#' },
-      Limit: limit,
-    }),
-  );
-  const reads = new Map((members.Items ?? []).map((item) => [String(item['conversationId']), Number(item['readSeq'] ?? 0)]));
-  if (!reads.size) return [];
+  const reads = new Map<string, number>();
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page: QueryCommandOutput = await documentClient.send(
+      new QueryCommand({
+        TableName: chatTable(),
+        IndexName: 'byUser',
+        KeyConditionExpression: 'gsi1pk = :user AND begins_with(gsi1sk, :conv)',
+        ExpressionAttributeValues: { ':user': userPartition(tenantId, userId), ':conv': 'conv#' },
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) reads.set(String(item['conversationId']), Number(item['readSeq'] ?? 0));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
   const keys = [...reads.keys()].map((conversationId) => ({ pk: conversationPartition(tenantId, conversationId), sk: 'meta' }));
   const metas: Conversation[] = [];
-  let pending: Record<string, unknown>[] | undefined = keys;
-  for (let attempt = 0; pending?.length && attempt < 5; attempt++) {
-    const answer = await documentClient.send(new BatchGetCommand({ RequestItems: { [chatTable()]: { Keys: pending, ConsistentRead: true } } }));
-    metas.push(...((answer.Responses?.[chatTable()] ?? []) as Conversation[]));
-    pending = answer.UnprocessedKeys?.[chatTable()]?.Keys as Record<string, unknown>[] | undefined;
+  for (let i = 0; i < keys.length; i += MAX_BATCH_KEYS) {
+    let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + MAX_BATCH_KEYS);
+    for (let attempt = 0; pending?.length && attempt < 5; attempt++) {
+      const answer = await documentClient.send(new BatchGetCommand({ RequestItems: { [chatTable()]: { Keys: pending, ConsistentRead: true } } }));
+      metas.push(...((answer.Responses?.[chatTable()] ?? []) as Conversation[]));
+      pending = answer.UnprocessedKeys?.[chatTable()]?.Keys as Record<string, unknown>[] | undefined;
+    }
   }
   return metas
     .map((meta) => ({ ...meta, readSeq: reads.get(meta.conversationId) ?? 0 }))
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+    .slice(0, limit);
 }
 
 /**

@@ -1,8 +1,13 @@
+import { Duration, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { addMembersRoute, createConversationRoute, getPresenceRoute, listConversationsRoute, listMessagesRoute, removeMemberRoute } from '#shared/contracts/chat';
 import { AppFunction } from '../platform/app-function';
+import type { IdempotencyTable } from '../platform/idempotency-table';
+import type { Observability } from '../platform/observability';
 import type { PlatformRestApi } from '../platform/rest-api';
 import { SwitchyardStack } from '../platform/stage';
 import type { PlatformWebSocketApi } from '../platform/websocket-api';
@@ -12,6 +17,8 @@ export interface ChatServiceProps {
   readonly restApi: PlatformRestApi;
   readonly webSocketApi: PlatformWebSocketApi;
   readonly storage: ChatStorage;
+  readonly idempotency: IdempotencyTable;
+  readonly observability: Observability;
   /** The WebSocket API's `$connect` and `$disconnect` handlers, made by `ChatService.connectionHandlers`. */
   readonly connections: { readonly connect: AppFunction; readonly disconnect: AppFunction };
 }
@@ -36,13 +43,14 @@ export class ChatService extends Construct {
 
   constructor(scope: Construct, id: string, props: ChatServiceProps) {
     super(scope, id);
-    const { restApi, webSocketApi, storage, connections } = props;
+    const { restApi, webSocketApi, storage, connections, idempotency, observability } = props;
     const { config } = SwitchyardStack.of(this);
     const { table } = storage;
     const environment = {
       CHAT_TABLE_NAME: table.tableName,
       CHAT_MAX_GROUP_SIZE: String(config.chat.maxGroupSize),
       PRESENCE_WINDOW_SECONDS: String(config.chat.presenceWindowSeconds),
+      CHAT_QUEUE_FANOUT_ABOVE: String(config.chat.queueFanoutAboveMembers),
     };
     const grant = (fn: IFunction, actions: readonly string[], index = false) =>
       fn.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [index ? `${table.tableArn}/index/${ChatStorage.USER_INDEX}` : table.tableArn] }));
@@ -55,6 +63,34 @@ export class ChatService extends Construct {
     grant(send, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem']);
     grant(send, ['dynamodb:Query'], true);
     webSocketApi.addRoute('send', send, 'ChatSend');
+
+    // Large conversations fan out through a FIFO queue, one conversation (message group) at a time.
+    const deadLetters = new Queue(this, 'FanoutDeadLetterQueue', {
+      fifo: true,
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(deadLetters).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the chat fan-out queue; it is alarmed on any message.' });
+    const fanoutQueue = new Queue(this, 'FanoutQueue', {
+      fifo: true,
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Six times the consumer's timeout, as AWS advises for event source mappings.
+      visibilityTimeout: Duration.seconds(60),
+      deadLetterQueue: { queue: deadLetters, maxReceiveCount: 5 },
+    });
+    observability.monitorQueue(fanoutQueue, deadLetters, 'ChatFanout');
+    fanoutQueue.grantSendMessages(send);
+    send.addEnvironment('CHAT_FANOUT_QUEUE_URL', fanoutQueue.queueUrl);
+
+    const deliver = fn('ChatDeliver', 'deliver.ts', 'Fans out messages of large conversations from the FIFO queue, in seq order');
+    grant(deliver, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem']);
+    grant(deliver, ['dynamodb:Query'], true);
+    webSocketApi.grantManageConnections(deliver);
+    idempotency.bindIdempotency(deliver);
+    deliver.addEventSource(new SqsEventSource(fanoutQueue, { batchSize: 10, reportBatchItemFailures: true }));
+    observability.monitorFunction(deliver, 'ChatDeliver');
 
     const sync = fn('ChatSync', 'sync.ts', 'WebSocket sync: the messages after a seq');
     grant(sync, ['dynamodb:GetItem', 'dynamodb:Query']);

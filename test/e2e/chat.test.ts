@@ -100,6 +100,22 @@ describe('chat over WebSocket, end to end', () => {
     for (const c of clients) c.socket.close();
   }, 90_000);
 
+  it('fans a large conversation out through the FIFO queue, still once and in seq order', async () => {
+    // Prepare: 21 members (the dev stage queues the fan-out above 20); three of them connected.
+    const tenant = uniqueTenant('chat');
+    const others = Array.from({ length: 19 }, (_, i) => `member-${i}`);
+    const conversationId = await conversation(tenant, 'alice', ['bob', ...others]);
+    const clients = [await client(tenant, 'alice', 'phone'), await client(tenant, 'bob', 'phone'), await client(tenant, 'member-0', 'laptop')];
+
+    // Act
+    for (let i = 0; i < 30; i++) clients[i % 3]!.send({ action: 'send', conversationId, clientMessageId: `q-${i}`, body: `queued ${i}` });
+    await Promise.all(clients.map((c) => c.waitFor(() => c.messages(conversationId).length >= 30, 60_000)));
+
+    // Assess
+    for (const c of clients) expect(seqsOf(c.messages(conversationId))).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    for (const c of clients) c.socket.close();
+  }, 90_000);
+
   it('gives a reconnecting client exactly the messages it missed through sync', async () => {
     // Prepare
     const tenant = uniqueTenant('chat');

@@ -107,9 +107,14 @@ describe.each(['dev', 'prod'])('stage %s', (stage) => {
       expect(fn['Environment']['Variables']['RATE_LIMIT_ROUTE_POLICIES'], route.operationId).toBe(expected.join(','));
       expect(JSON.parse(fn['Environment']['Variables']['RATE_LIMIT_POLICIES'])).toEqual(stageConfigs[stage]!.rateLimits.policies);
     }
-    const messageFunctions = Object.values(resourcesOf(serviceTemplate, 'AWS::Lambda::Function'))
-      .map((f) => f.Properties as Record<string, any>)
-      .filter((f) => f['Environment']['Variables']['WEBSOCKET_CALLBACK_URL'] !== undefined);
+    // The functions behind WebSocket message routes: every route but $connect and $disconnect.
+    const integrations = resourcesOf(serviceTemplate, 'AWS::ApiGatewayV2::Integration');
+    const messageFunctionIds = Object.values(resourcesOf(serviceTemplate, 'AWS::ApiGatewayV2::Route'))
+      .map((route) => route.Properties as Record<string, any>)
+      .filter((route) => !['$connect', '$disconnect'].includes(route['RouteKey']))
+      .map((route) => JSON.stringify(route['Target']).match(/"Ref":"([^"]+)"/)![1]!)
+      .map((integrationId) => JSON.stringify(integrations[integrationId]!.Properties).match(/"Fn::GetAtt":\["([^"]+)","Arn"\]/)![1]!);
+    const messageFunctions = messageFunctionIds.map((id) => functions[id]!.Properties as Record<string, any>);
     expect(messageFunctions.length).toBeGreaterThan(0);
     for (const fn of messageFunctions) {
       expect(fn['Environment']['Variables']['RATE_LIMIT_ROUTE_POLICIES']).toBe(stageConfigs[stage]!.rateLimits.webSocketDefaults.join(','));

@@ -46,9 +46,16 @@ export interface Chat {
   readonly disconnect: DisconnectHandler;
   readonly createConversation: ApiHandler;
   readonly listMessages: ApiHandler;
+  readonly typing: WsHandler;
+  readonly read: WsHandler;
+  readonly listConversations: ApiHandler;
+  readonly addMembers: ApiHandler;
+  readonly removeMember: ApiHandler;
+  readonly getPresence: ApiHandler;
   /** The storage and fan-out, from the same module graph as the handlers. */
   readonly store: typeof import('../../../functions/chat/store');
   readonly fanout: typeof import('../../../functions/chat/fanout');
+  readonly directory: typeof import('../../../functions/chat/directory');
   readonly documentClient: DynamoDBDocumentClient;
 }
 
@@ -89,6 +96,15 @@ export async function loadChat(table: LocalTable, env: Record<string, string | u
     import('../../../functions/chat/fanout'),
     import('#shared/clients/dynamodb'),
   ]);
+  const [typing, read, listConversations, addMembers, removeMember, getPresence, directory] = await Promise.all([
+    import('../../../functions/chat/typing'),
+    import('../../../functions/chat/read'),
+    import('../../../functions/chat/list-conversations'),
+    import('../../../functions/chat/add-members'),
+    import('../../../functions/chat/remove-member'),
+    import('../../../functions/chat/get-presence'),
+    import('../../../functions/chat/directory'),
+  ]);
   return {
     send: send.handler as WsHandler,
     sync: sync.handler as WsHandler,
@@ -97,8 +113,15 @@ export async function loadChat(table: LocalTable, env: Record<string, string | u
     disconnect: disconnect.handler as DisconnectHandler,
     createConversation: createConversation.handler as ApiHandler,
     listMessages: listMessages.handler as ApiHandler,
+    typing: typing.handler as WsHandler,
+    read: read.handler as WsHandler,
+    listConversations: listConversations.handler as ApiHandler,
+    addMembers: addMembers.handler as ApiHandler,
+    removeMember: removeMember.handler as ApiHandler,
+    getPresence: getPresence.handler as ApiHandler,
     store,
     fanout,
+    directory,
     documentClient: clients.documentClient,
   };
 }
@@ -212,6 +235,24 @@ export const listMessagesEvent = (caller: Caller, conversationId: string, query?
     pathParameters: { conversationId },
     ...(query ? { query } : {}),
   });
+
+/** GET /v1/conversations?query. */
+export const listConversationsEvent = (caller: Caller, query?: Record<string, string>) =>
+  apiEvent('GET', '/v1/conversations', '/v1/conversations', { caller, ...(query ? { query } : {}) });
+
+/** POST /v1/conversations/{conversationId}/members. */
+export const addMembersEvent = (caller: Caller, conversationId: string, body: unknown) =>
+  apiEvent('POST', '/v1/conversations/{conversationId}/members', `/v1/conversations/${conversationId}/members`, { caller, body, pathParameters: { conversationId } });
+
+/** DELETE /v1/conversations/{conversationId}/members/{userId}. */
+export const removeMemberEvent = (caller: Caller, conversationId: string, userId: string) =>
+  apiEvent('DELETE', '/v1/conversations/{conversationId}/members/{userId}', `/v1/conversations/${conversationId}/members/${userId}`, {
+    caller,
+    pathParameters: { conversationId, userId },
+  });
+
+/** GET /v1/presence?userIds=... (the ids joined with commas as given). */
+export const getPresenceEvent = (caller: Caller, userIds: string) => apiEvent('GET', '/v1/presence', '/v1/presence', { caller, query: { userIds } });
 
 export function bodyOf<T = Record<string, unknown>>(result: APIGatewayProxyResult): T {
   return JSON.parse(result.body) as T;
