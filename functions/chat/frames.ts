@@ -41,15 +41,38 @@ export const TypingFrameSchema = z.object({ action: z.literal('typing'), convers
 
 export const ReadFrameSchema = z.object({ action: z.literal('read'), conversationId: ConversationId, seq: Seq }).strict();
 
-/** What the server pushes or replies; every frame has a `type`. */
-export type ServerFrame =
-  | { type: 'ack'; clientMessageId: string; conversationId: string; seq: number; sentAt: string; duplicate?: boolean }
-  | { type: 'message'; conversationId: string; seq: number; senderId: string; clientMessageId: string; body: string; sentAt: string }
-  | { type: 'sync'; conversationId: string; messages: unknown[]; lastSeq: number; hasMore: boolean }
-  | { type: 'pong'; at: string }
-  | { type: 'typing'; conversationId: string; userId: string; at: string }
-  | { type: 'read'; conversationId: string; userId: string; seq: number }
-  | { type: 'error'; code: string; message: string; requestId: string; errors?: { field: string; rule: string }[]; retryAfterSeconds?: number; violatedPolicies?: readonly string[] };
+const MessageFields = {
+  conversationId: z.string(),
+  seq: z.number().int().positive(),
+  senderId: z.string(),
+  clientMessageId: z.string(),
+  body: z.string(),
+  sentAt: z.iso.datetime(),
+};
+
+/**
+ * What the server pushes or replies, one schema per `type`: the documentation (lib/chat/README.md
+ * prints them as JSON Schema) and the type the handlers build frames with.
+ */
+export const ServerFrameSchemas = {
+  ack: z.object({ type: z.literal('ack'), conversationId: z.string(), clientMessageId: z.string(), seq: z.number().int().positive(), sentAt: z.iso.datetime(), duplicate: z.boolean().optional() }),
+  message: z.object({ type: z.literal('message'), ...MessageFields }),
+  sync: z.object({ type: z.literal('sync'), conversationId: z.string(), messages: z.array(z.object(MessageFields)), lastSeq: z.number().int().nonnegative(), hasMore: z.boolean() }),
+  typing: z.object({ type: z.literal('typing'), conversationId: z.string(), userId: z.string(), at: z.iso.datetime() }),
+  read: z.object({ type: z.literal('read'), conversationId: z.string(), userId: z.string(), seq: z.number().int().nonnegative() }),
+  pong: z.object({ type: z.literal('pong'), at: z.iso.datetime() }),
+  error: z.object({
+    type: z.literal('error'),
+    code: z.string(),
+    message: z.string(),
+    requestId: z.string(),
+    errors: z.array(z.object({ field: z.string(), rule: z.string() })).optional(),
+    retryAfterSeconds: z.number().int().nonnegative().optional(),
+    violatedPolicies: z.array(z.string()).readonly().optional(),
+  }),
+} as const;
+
+export type ServerFrame = { [K in keyof typeof ServerFrameSchemas]: z.infer<(typeof ServerFrameSchemas)[K]> }[keyof typeof ServerFrameSchemas];
 
 let callbackUrl: string | undefined;
 

@@ -97,7 +97,8 @@ export const addMembersRoute = defineRoute({
   description: 'New members read the whole history. The group size stays within `chat.maxGroupSize`.',
   tags: ['chat'],
   auth: { scopes: ['chat:write'] },
-  request: { params: ConversationParams, body: z.object({ memberIds: z.array(UserIdSchema).min(1, 'must name at least one member') }).strict(), maxBodyBytes: 16_384 },
+  // At most 99 at once: the members and the conversation change in one transaction (100 items).
+  request: { params: ConversationParams, body: z.object({ memberIds: z.array(UserIdSchema).min(1, 'must name at least one member').max(99, 'must name at most 99 members at once') }).strict(), maxBodyBytes: 16_384 },
   responses: { 200: { description: 'The conversation as it is now', body: ConversationSchema } },
 });
 

@@ -3,6 +3,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
+import { ServerFrameSchemas } from '../../functions/chat/frames';
 import { connect, e2eTarget, uniqueTenant } from './support';
 
 const target = e2eTarget();
@@ -15,7 +16,14 @@ async function client(tenant: string, user: string, device: string) {
   const token = await target.token(user, tenant, ['chat:read', 'chat:write']);
   const socket: WebSocket = await connect(`${target.webSocketUrl}?token=${token}&device=${device}`);
   const frames: Frame[] = [];
-  socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Frame));
+  /** Frames that break their documented schema (lib/chat/README.md): there must be none. */
+  const offSchema: unknown[] = [];
+  socket.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as Frame;
+    const schema = ServerFrameSchemas[frame.type as keyof typeof ServerFrameSchemas];
+    if (!schema?.safeParse(frame).success) offSchema.push(frame);
+    frames.push(frame);
+  });
   const waitFor = async (done: (frames: Frame[]) => boolean, deadlineMs = 20_000) => {
     const deadline = Date.now() + deadlineMs;
     while (!done(frames) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
@@ -24,6 +32,7 @@ async function client(tenant: string, user: string, device: string) {
   return {
     socket,
     frames,
+    offSchema,
     token,
     send: (frame: Record<string, unknown>) => socket.send(JSON.stringify(frame)),
     messages: (conversationId: string) => frames.filter((f) => f.type === 'message' && f['conversationId'] === conversationId),
@@ -93,6 +102,7 @@ describe('chat over WebSocket, end to end', () => {
     for (const c of clients) {
       expect(seqsOf(c.messages(conversationId))).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
       expect(c.frames.filter((f) => f.type === 'error')).toEqual([]);
+      expect(c.offSchema).toEqual([]);
     }
     const acks = clients.flatMap((c) => c.frames.filter((f) => f.type === 'ack'));
     expect(acks).toHaveLength(100);
@@ -141,6 +151,7 @@ describe('chat over WebSocket, end to end', () => {
     // Concurrent sends are sequenced in the order they are handled, not the order they were sent.
     expect(sync.messages.map((m) => m.body).sort()).toEqual(['missed 0', 'missed 1', 'missed 2', 'missed 3', 'missed 4']);
     expect(sync).toMatchObject({ lastSeq: 8, hasMore: false });
+    expect([...alice.offSchema, ...bob.offSchema]).toEqual([]);
     alice.socket.close();
     bob.socket.close();
   });
@@ -226,6 +237,7 @@ describe('chat over WebSocket, end to end', () => {
     expect(alice.frames.slice(seen).filter((f) => f.type === 'read')).toEqual([]);
     expect(beyond).toMatchObject({ type: 'error', code: 'validation-failed', errors: [expect.objectContaining({ field: 'frame.seq' })] });
     expect(bob.frames.filter((f) => f.type === 'typing')).toEqual([]);
+    expect([...alice.offSchema, ...bob.offSchema]).toEqual([]);
     alice.socket.close();
     bob.socket.close();
   });
@@ -297,6 +309,7 @@ describe('chat over WebSocket, end to end', () => {
     expect(malformed).toMatchObject({ type: 'error', code: 'malformed-frame' });
     expect(page.messages).toEqual([]);
     expect(mallory.socket.readyState).toBe(mallory.socket.OPEN);
+    expect([...mallory.offSchema, ...outsider.offSchema]).toEqual([]);
     for (const c of [mallory, outsider, alice]) c.socket.close();
   });
 });

@@ -257,6 +257,21 @@ describe('POST /v1/conversations/{conversationId}/members (add-members handler)'
     expect(await membership(alice.tenantId, conversationId)).toEqual({ meta: ['alice', 'bob', 'carol'], items: ['alice', 'bob', 'carol'] });
   });
 
+  it('adds at most 99 members in one request (one transaction holds 100 items), naming body.memberIds, and 99 pass', async () => {
+    // Prepare
+    const { chat, alice, conversationId } = await duo({ CHAT_MAX_GROUP_SIZE: '1000' });
+    const names = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+    // Act
+    const tooMany = await chat.addMembers(addMembersEvent(alice, conversationId, { memberIds: names(100, 'x') }), context);
+    const most = await chat.addMembers(addMembersEvent(alice, conversationId, { memberIds: names(99, 'y') }), context);
+
+    // Assess
+    expect(problemOf(tooMany, 400)['errors']).toEqual([{ field: 'body.memberIds', rule: 'must name at most 99 members at once' }]);
+    expect(most.statusCode, most.body).toBe(200);
+    expect((await membership(alice.tenantId, conversationId)).items).toHaveLength(101);
+  });
+
   it.each([
     ['a user of the tenant who is not a member', (alice: Caller) => ({ tenantId: alice.tenantId, userId: 'mallory' })],
     ["a member's namesake in another tenant", () => ({ tenantId: newTenant(), userId: 'alice' })],
