@@ -50,29 +50,23 @@ export async function fanOut(conversation: Conversation, message: ChatMessage, n
 
 /**
  * Pushes one frame that is not part of the message order (typing, read receipts) to every live
- * connection of the members but `except`; gone connections are pruned.
+ * connection of the members but `except`.
  */
-export async function pushEphemeral(conversation: Conversation, frame: ServerFrame, except?: string, now: () => number = Date.now): Promise<FanoutResult> {
-  const connections = (await Promise.all(conversation.memberIds.map((userId) => connectionsOf(conversation.tenantId, userId, now())))).flat().filter((c) => c !== except);
-  const gone: string[] = [];
-  for (let i = 0; i < connections.length; i += POST_CONCURRENCY) {
-    await Promise.all(
-      connections.slice(i, i + POST_CONCURRENCY).map(async (connectionId) => {
-        if (!(await postWithRetry(connectionId, frame))) gone.push(connectionId);
-      }),
-    );
-  }
-  await Promise.all(gone.map((connectionId) => deleteConnection(connectionId)));
-  return { delivered: connections.length - gone.length, pruned: gone.length };
+export function pushEphemeral(conversation: Conversation, frame: ServerFrame, except?: string, now: () => number = Date.now): Promise<FanoutResult> {
+  return pushFrames(conversation, [frame], except, now);
 }
 
-/** Pushes messages, in order, to every live connection of the conversation's members; prunes the gone ones. */
-export async function pushToMembers(conversation: Conversation, messages: readonly ChatMessage[], now: () => number = Date.now): Promise<FanoutResult> {
-  const connections = (await Promise.all(conversation.memberIds.map((userId) => connectionsOf(conversation.tenantId, userId, now())))).flat();
+/** Pushes messages, in order, to every live connection of the conversation's members. */
+export function pushToMembers(conversation: Conversation, messages: readonly ChatMessage[], now: () => number = Date.now): Promise<FanoutResult> {
+  return pushFrames(conversation, messages.map((message) => ({ type: 'message', ...message })), undefined, now);
+}
+
+/** Posts frames, in order, to the members' live connections (but `except`); prunes the gone ones. */
+async function pushFrames(conversation: Conversation, frames: readonly ServerFrame[], except: string | undefined, now: () => number): Promise<FanoutResult> {
+  const connections = (await Promise.all(conversation.memberIds.map((userId) => connectionsOf(conversation.tenantId, userId, now())))).flat().filter((c) => c !== except);
   let delivered = 0;
   const gone = new Set<string>();
-  for (const message of messages) {
-    const frame: ServerFrame = { type: 'message', ...message };
+  for (const frame of frames) {
     const targets = connections.filter((c) => !gone.has(c));
     for (let i = 0; i < targets.length; i += POST_CONCURRENCY) {
       await Promise.all(

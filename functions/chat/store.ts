@@ -22,6 +22,20 @@ export function chatTable(): string {
   return tableName;
 }
 
+let settings: { readonly maxGroupSize: number; readonly presenceWindowSeconds: number } | undefined;
+
+/** The chat's settings from stage configuration (`CHAT_MAX_GROUP_SIZE`, `PRESENCE_WINDOW_SECONDS`), read once. */
+export function chatSettings(): { readonly maxGroupSize: number; readonly presenceWindowSeconds: number } {
+  if (!settings) {
+    const env = readEnv({
+      CHAT_MAX_GROUP_SIZE: z.coerce.number().int().positive().default(100),
+      PRESENCE_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
+    });
+    settings = { maxGroupSize: env.CHAT_MAX_GROUP_SIZE, presenceWindowSeconds: env.PRESENCE_WINDOW_SECONDS };
+  }
+  return settings;
+}
+
 export const conversationPartition = (tenantId: string, conversationId: string) => `C#${tenantId}#${conversationId}`;
 export const userPartition = (tenantId: string, userId: string) => `U#${tenantId}#${userId}`;
 const messageSort = (seq: number) => `msg#${String(seq).padStart(12, '0')}`;

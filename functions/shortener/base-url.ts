@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { apiUrlOf } from '#shared/http/urls';
 import type { ShortenerEnv } from './links';
 
 /**
@@ -7,13 +8,6 @@ import type { ShortenerEnv } from './links';
  */
 export function baseUrlOf(event: APIGatewayProxyEvent, headers: Readonly<Record<string, string | undefined>>, env: ShortenerEnv): string {
   return env.baseUrl ?? apiUrlOf(event, headers);
-}
-
-/** This API's own URL as the request reached it: `https://<api domain>/<stage>`. */
-export function apiUrlOf(event: APIGatewayProxyEvent, headers: Readonly<Record<string, string | undefined>>): string {
-  const proto = headers['x-forwarded-proto'] === 'http' ? 'http' : 'https';
-  const host = event.requestContext.domainName ?? headers['host'] ?? 'localhost';
-  return `${proto}://${host}/${event.requestContext.stage}`;
 }
 
 /** Hosts a target URL must not name: this API's and the short domain's (links to them would loop). */
