@@ -4,7 +4,8 @@
  *   per connection; above 20 members the fan-out goes through the FIFO queue), one message at
  *   a time;
  * - DynamoDB calls per message (goal: 3 or fewer, besides one post per connection, which the
- *   gateway serves and the AWS endpoint does not count);
+ *   gateway serves and the AWS endpoint does not count), in all and per table: the chat's own, the
+ *   message limits' (rate-limit buckets) and the queue consumer's idempotency records;
  * - messages per second through one two-member conversation, 200 sent at once.
  * Printed, never asserted. Message limits are widened for the run.
  */
@@ -94,13 +95,21 @@ try {
     }
     const calls = cloud.counter.snapshot();
     const dynamo = Object.values(calls['dynamodb'] ?? {}).reduce((a, b) => a + b, 0);
+    const byTable = cloud.counter.tableSnapshot();
+    const perMessage = (table: string) => {
+      const ops = Object.entries(byTable).find(([name]) => name.includes(table))?.[1] ?? {};
+      const total = Object.values(ops).reduce((a, b) => a + b, 0) / MESSAGES;
+      return `${total.toFixed(2)} (${Object.entries(ops).map(([op, n]) => `${op} ${(n / MESSAGES).toFixed(2)}`).join(', ')})`;
+    };
     rows.push({
       connections: size,
       fanout: size > config.chat.queueFanoutAboveMembers ? 'FIFO queue' : 'inline',
       p50: percentile(latencies, 50).toFixed(1),
       p99: percentile(latencies, 99).toFixed(1),
       dynamoCallsPerMessage: (dynamo / MESSAGES).toFixed(2),
-      dynamoByOperation: Object.entries(calls['dynamodb'] ?? {}).map(([op, n]) => `${op} ${(n / MESSAGES).toFixed(1)}`).join(', '),
+      chatTable: perMessage('-data-Chat'),
+      rateLimitTable: perMessage('-data-RateLimits'),
+      idempotencyTable: perMessage('-data-Idempotency'),
     });
     room.close();
   }

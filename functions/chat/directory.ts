@@ -1,6 +1,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, QueryCommand, TransactWriteCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '#shared/clients/dynamodb';
+import { batchGetAll } from '#shared/clients/dynamodb-batch';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#shared/errors';
 import { chatTable, conversationPartition, memberItem, readConversation, userPartition, type Conversation } from './store';
 
@@ -8,9 +9,6 @@ import { chatTable, conversationPartition, memberItem, readConversation, userPar
 export interface ConversationSummary extends Conversation {
   readonly readSeq: number;
 }
-
-/** Keys one BatchGetItem may hold. */
-const MAX_BATCH_KEYS = 100;
 
 /**
  * A user's newest conversations, at most `limit`: their member items (the `byUser` index,
@@ -35,15 +33,7 @@ export async function conversationsOf(tenantId: string, userId: string, limit: n
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   const keys = [...reads.keys()].map((conversationId) => ({ pk: conversationPartition(tenantId, conversationId), sk: 'meta' }));
-  const metas: Conversation[] = [];
-  for (let i = 0; i < keys.length; i += MAX_BATCH_KEYS) {
-    let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + MAX_BATCH_KEYS);
-    for (let attempt = 0; pending?.length && attempt < 5; attempt++) {
-      const answer = await documentClient.send(new BatchGetCommand({ RequestItems: { [chatTable()]: { Keys: pending, ConsistentRead: true } } }));
-      metas.push(...((answer.Responses?.[chatTable()] ?? []) as Conversation[]));
-      pending = answer.UnprocessedKeys?.[chatTable()]?.Keys as Record<string, unknown>[] | undefined;
-    }
-  }
+  const metas = await batchGetAll<Conversation>(chatTable(), keys, { consistentRead: true });
   return metas
     .map((meta) => ({ ...meta, readSeq: reads.get(meta.conversationId) ?? 0 }))
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
@@ -111,14 +101,6 @@ export async function removeMember(tenantId: string, conversationId: string, cal
 
 /** The last heartbeat of each user (absent: never seen, or expired by TTL). */
 export async function lastSeen(tenantId: string, userIds: readonly string[]): Promise<Map<string, string>> {
-  const seen = new Map<string, string>();
-  for (let i = 0; i < userIds.length; i += 100) {
-    let pending: Record<string, unknown>[] | undefined = userIds.slice(i, i + 100).map((userId) => ({ pk: `P#${tenantId}#${userId}`, sk: 'presence' }));
-    for (let attempt = 0; pending?.length && attempt < 5; attempt++) {
-      const answer = await documentClient.send(new BatchGetCommand({ RequestItems: { [chatTable()]: { Keys: pending } } }));
-      for (const item of answer.Responses?.[chatTable()] ?? []) seen.set(String(item['userId']), String(item['lastSeenAt']));
-      pending = answer.UnprocessedKeys?.[chatTable()]?.Keys as Record<string, unknown>[] | undefined;
-    }
-  }
-  return seen;
+  const items = await batchGetAll(chatTable(), userIds.map((userId) => ({ pk: `P#${tenantId}#${userId}`, sk: 'presence' })));
+  return new Map(items.map((item) => [String(item['userId']), String(item['lastSeenAt'])]));
 }

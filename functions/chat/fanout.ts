@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger, metrics } from '#shared/powertools';
 import { postFrame, type ServerFrame } from './frames';
-import { advancePushed, connectionsOf, deleteConnection, readMessages, readPushed, type ChatMessage, type Conversation } from './store';
+import { advancePushed, connectionsOf, deleteConnection, readMessages, readPushed, type ChatMessage, type Conversation, type MemberConnection } from './store';
 
 /** Posts in flight at once, per message. */
 const POST_CONCURRENCY = 8;
@@ -25,27 +25,47 @@ export interface FanoutResult {
  * reach a client twice (its first instance may still push it), never out of order; clients drop a
  * seq they have seen.
  */
-export async function fanOut(conversation: Conversation, message: ChatMessage, now: () => number = Date.now): Promise<FanoutResult> {
+export async function fanOut(
+  conversation: Conversation,
+  message: ChatMessage,
+  now: () => number = Date.now,
+  held?: { readonly batonSince?: number | undefined; readonly connections?: readonly MemberConnection[] | undefined },
+): Promise<FanoutResult> {
   const { tenantId, conversationId } = conversation;
+  // The sequencer found `pushedSeq = seq - 1` at the commit: the baton is this instance's, and no
+  // successor can take it over before it has waited BATON_WAIT_MS, which starts after that commit.
+  // Well within that, push without reading the baton (to the connections the caller read, if any).
+  if (held?.batonSince !== undefined && now() - held.batonSince < BATON_WAIT_MS / 2) return pushAndHandOn(conversation, [message], now, held.connections);
   const deadline = now() + BATON_WAIT_MS;
   for (let wait = 5; ; wait = Math.min(50, wait * 2)) {
     const pushed = await readPushed(tenantId, conversationId);
     if (pushed >= message.seq) return { delivered: 0, pruned: 0 };
-    if (pushed === message.seq - 1) {
-      const result = await pushToMembers(conversation, [message], now);
-      await advancePushed(tenantId, conversationId, message.seq);
-      return result;
-    }
+    if (pushed === message.seq - 1) return pushAndHandOn(conversation, [message], now);
     if (now() >= deadline) {
       metrics.addMetric('FanoutTakeovers', MetricUnit.Count, 1);
       logger.warn('fan-out baton taken over', { conversationId, pushedSeq: pushed, seq: message.seq });
       const missed = await readMessages(tenantId, conversationId, { afterSeq: pushed, limit: message.seq - pushed });
-      const result = await pushToMembers(conversation, missed, now);
-      await advancePushed(tenantId, conversationId, message.seq);
-      return result;
+      return pushAndHandOn(conversation, missed, now);
     }
     await sleep(wait);
   }
+}
+
+/**
+ * Pushes messages (consecutive seqs, in order), then moves the baton to the last of them. Never
+ * further: were a read of the table ever to come back short, the messages it missed are pushed by
+ * the next takeover instead of being marked pushed.
+ */
+export async function pushAndHandOn(
+  conversation: Conversation,
+  messages: readonly ChatMessage[],
+  now: () => number = Date.now,
+  connections?: readonly MemberConnection[],
+): Promise<FanoutResult> {
+  const result = await pushToMembers(conversation, messages, now, connections);
+  const last = messages.at(-1);
+  if (last) await advancePushed(conversation.tenantId, conversation.conversationId, last.seq);
+  return result;
 }
 
 /**
@@ -56,32 +76,35 @@ export function pushEphemeral(conversation: Conversation, frame: ServerFrame, ex
   return pushFrames(conversation, [frame], except, now);
 }
 
-/** Pushes messages, in order, to every live connection of the conversation's members. */
-export function pushToMembers(conversation: Conversation, messages: readonly ChatMessage[], now: () => number = Date.now): Promise<FanoutResult> {
-  return pushFrames(conversation, messages.map((message) => ({ type: 'message', ...message })), undefined, now);
+/**
+ * Pushes messages, in order, to every live connection of the conversation's members (read now,
+ * unless the caller read them already).
+ */
+export function pushToMembers(conversation: Conversation, messages: readonly ChatMessage[], now: () => number = Date.now, connections?: readonly MemberConnection[]): Promise<FanoutResult> {
+  return pushFrames(conversation, messages.map((message) => ({ type: 'message', ...message })), undefined, now, connections);
 }
 
 /** Posts frames, in order, to the members' live connections (but `except`); prunes the gone ones. */
-async function pushFrames(conversation: Conversation, frames: readonly ServerFrame[], except: string | undefined, now: () => number): Promise<FanoutResult> {
-  const connections = (await Promise.all(conversation.memberIds.map((userId) => connectionsOf(conversation.tenantId, userId, now())))).flat().filter((c) => c !== except);
+async function pushFrames(conversation: Conversation, frames: readonly ServerFrame[], except: string | undefined, now: () => number, known?: readonly MemberConnection[]): Promise<FanoutResult> {
+  const connections = (known ?? (await connectionsOf(conversation.tenantId, conversation.memberIds, now()))).filter((c) => c.connectionId !== except);
   let delivered = 0;
-  const gone = new Set<string>();
+  const gone = new Set<MemberConnection>();
   for (const frame of frames) {
     const targets = connections.filter((c) => !gone.has(c));
     for (let i = 0; i < targets.length; i += POST_CONCURRENCY) {
       await Promise.all(
-        targets.slice(i, i + POST_CONCURRENCY).map(async (connectionId) => {
-          if (await postWithRetry(connectionId, frame)) delivered++;
-          else gone.add(connectionId);
+        targets.slice(i, i + POST_CONCURRENCY).map(async (connection) => {
+          if (await postWithRetry(connection.connectionId, frame)) delivered++;
+          else gone.add(connection);
         }),
       );
     }
   }
   // A 410 means the socket is gone for good ($disconnect is best effort): forget it now.
-  await Promise.all([...gone].map((connectionId) => deleteConnection(connectionId)));
+  await Promise.all([...gone].map((c) => deleteConnection(conversation.tenantId, c.userId, c.connectionId)));
   if (gone.size) {
     metrics.addMetric('ConnectionsPruned', MetricUnit.Count, gone.size);
-    logger.info('gone connections pruned', { conversationId: conversation.conversationId, connectionIds: [...gone] });
+    logger.info('gone connections pruned', { conversationId: conversation.conversationId, connectionIds: [...gone].map((c) => c.connectionId) });
   }
   return { delivered, pruned: gone.size };
 }

@@ -50,6 +50,9 @@ const MessageFields = {
   sentAt: z.iso.datetime(),
 };
 
+/** A stored message as it travels (a `message` frame without its `type`). */
+export const StoredMessageSchema = z.object(MessageFields);
+
 /**
  * What the server pushes or replies, one schema per `type`: the documentation (lib/chat/README.md
  * prints them as JSON Schema) and the type the handlers build frames with.
@@ -57,7 +60,7 @@ const MessageFields = {
 export const ServerFrameSchemas = {
   ack: z.object({ type: z.literal('ack'), conversationId: z.string(), clientMessageId: z.string(), seq: z.number().int().positive(), sentAt: z.iso.datetime(), duplicate: z.boolean().optional() }),
   message: z.object({ type: z.literal('message'), ...MessageFields }),
-  sync: z.object({ type: z.literal('sync'), conversationId: z.string(), messages: z.array(z.object(MessageFields)), lastSeq: z.number().int().nonnegative(), hasMore: z.boolean() }),
+  sync: z.object({ type: z.literal('sync'), conversationId: z.string(), messages: z.array(StoredMessageSchema), lastSeq: z.number().int().nonnegative(), hasMore: z.boolean() }),
   typing: z.object({ type: z.literal('typing'), conversationId: z.string(), userId: z.string(), at: z.iso.datetime() }),
   read: z.object({ type: z.literal('read'), conversationId: z.string(), userId: z.string(), seq: z.number().int().nonnegative() }),
   pong: z.object({ type: z.literal('pong'), at: z.iso.datetime() }),

@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { z } from 'zod';
 import { documentClient } from '#shared/clients/dynamodb';
+import { batchGetAll } from '#shared/clients/dynamodb-batch';
 import { readEnv } from '#shared/env';
 
 /**
@@ -10,8 +12,8 @@ import { readEnv } from '#shared/env';
  * - a conversation's partition `C#<tenant>#<conversation>`: `meta` (members, `lastSeq`, `pushedSeq`),
  *   `member#<user>` (read position; indexed by user), `msg#<seq>` (the messages, in order), and
  *   `cmid#<sender>#<clientMessageId>` (what each client message id was given);
- * - `CONN#<connection id>`: a live WebSocket connection (indexed by user), expiring with API
- *   Gateway's 2-hour limit;
+ * - `U#<tenant>#<user>` / `connections`: the user's live WebSocket connections, one attribute each,
+ *   expiring with API Gateway's 2-hour limit;
  * - `P#<tenant>#<user>`: presence, the last heartbeat.
  */
 
@@ -120,23 +122,43 @@ export function memberItem(tenantId: string, conversationId: string, userId: str
   };
 }
 
-export type AppendOutcome = { readonly kind: 'stored'; readonly message: ChatMessage } | { readonly kind: 'duplicate'; readonly seq: number; readonly sentAt: string };
+export type AppendOutcome =
+  | {
+      readonly kind: 'stored';
+      readonly message: ChatMessage;
+      /** The members as the commit checked them (absent when the caller gave none to check). */
+      readonly memberIds?: readonly string[];
+      /**
+       * Set when the commit also found `pushedSeq = seq - 1` (every earlier message pushed): the
+       * caller holds the fan-out baton from that moment, epoch ms read just before the commit.
+       */
+      readonly batonSince?: number;
+    }
+  | { readonly kind: 'duplicate'; readonly seq: number; readonly sentAt: string }
+  | { readonly kind: 'not-member' };
+
+/** What the caller knows of the conversation: `memberIds` and `pushedSeq` are optional guesses the commit checks. */
+export type ConversationSnapshot = Pick<Conversation, 'tenantId' | 'conversationId'> & Partial<Pick<Conversation, 'memberIds' | 'pushedSeq'>>;
 
 /**
  * The sequencer. Gives a message the next seq of its conversation and stores it, in one
  * transaction with three conditions:
- * - the conversation's `lastSeq` is still the one this attempt read (`prev`): it becomes `prev + 1`;
+ * - the conversation's `lastSeq` is still the one this attempt assumes (`prev`): it becomes
+ *   `prev + 1`; when the caller gave `memberIds`, they must still be the members (so a snapshot the
+ *   caller kept from an earlier message is as good as a fresh read, or the attempt fails); and when
+ *   the snapshot says everything up to `prev` was pushed, `pushedSeq = prev` is required too, which
+ *   hands the caller the fan-out baton with no further read;
  * - no message holds `prev + 1` yet;
  * - the sender's `clientMessageId` was never given a seq.
  * The counter and the message become visible together, and seq `n` can commit only after `n - 1`
  * did, so the stored messages are always exactly 1..lastSeq: a reader can never see a gap that
- * fills later. A lost race (another message took `prev + 1`) returns the conversation as it is
- * now, and the attempt is made again with its `lastSeq`; a repeated `clientMessageId` returns the
- * seq it was given, storing nothing.
- * @param lastSeq what the caller read of the conversation's `lastSeq`
+ * fills later. A failed condition on the counter returns the conversation as it is now (`ALL_OLD`),
+ * and the attempt is made again from it, without a read; a sender no longer among its members
+ * gets `not-member`; a repeated `clientMessageId` returns the seq it was given, storing nothing.
+ * @param lastSeq what the caller read or remembers of the conversation's `lastSeq`
  */
 export async function appendMessage(
-  conversation: Pick<Conversation, 'tenantId' | 'conversationId'>,
+  conversation: ConversationSnapshot,
   message: { readonly senderId: string; readonly clientMessageId: string; readonly body: string },
   lastSeq: number,
   now: () => Date = () => new Date(),
@@ -144,10 +166,15 @@ export async function appendMessage(
   const pk = conversationPartition(conversation.tenantId, conversation.conversationId);
   const dedupSort = `cmid#${message.senderId}#${message.clientMessageId}`;
   let prev = lastSeq;
+  let members = conversation.memberIds;
+  let pushed = conversation.pushedSeq;
   for (let attempt = 1; attempt <= 40; attempt++) {
     const seq = prev + 1;
-    const sentAt = now().toISOString();
+    const at = now();
+    const sentAt = at.toISOString();
     const stored: ChatMessage = { conversationId: conversation.conversationId, seq, senderId: message.senderId, clientMessageId: message.clientMessageId, body: message.body, sentAt };
+    const holdsBaton = pushed === prev;
+    const conditions = ['lastSeq = :prev', ...(members ? ['memberIds = :members'] : []), ...(holdsBaton ? ['pushedSeq = :prev'] : [])];
     try {
       await documentClient.send(
         new TransactWriteCommand({
@@ -157,8 +184,8 @@ export async function appendMessage(
                 TableName: chatTable(),
                 Key: { pk, sk: 'meta' },
                 UpdateExpression: 'SET lastSeq = :seq',
-                ConditionExpression: 'lastSeq = :prev',
-                ExpressionAttributeValues: { ':seq': seq, ':prev': prev },
+                ConditionExpression: conditions.join(' AND '),
+                ExpressionAttributeValues: { ':seq': seq, ':prev': prev, ...(members ? { ':members': members } : {}) },
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
@@ -167,7 +194,7 @@ export async function appendMessage(
           ],
         }),
       );
-      return { kind: 'stored', message: stored };
+      return { kind: 'stored', message: stored, ...(members ? { memberIds: members } : {}), ...(holdsBaton ? { batonSince: at.getTime() } : {}) };
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const [counter, , dedup] = error.CancellationReasons ?? [];
@@ -176,9 +203,16 @@ export async function appendMessage(
         return { kind: 'duplicate', seq: Number(original.Item?.['seq']), sentAt: String(original.Item?.['sentAt']) };
       }
       if (counter?.Code === 'ConditionalCheckFailed') {
-        const current = counter.Item?.['lastSeq']?.N;
-        if (current === undefined) throw new Error(`conversation ${conversation.conversationId} vanished while a message was being stored`);
-        prev = Number(current);
+        if (!counter.Item) throw new Error(`conversation ${conversation.conversationId} vanished while a message was being stored`);
+        const current = unmarshall(counter.Item) as Partial<Conversation>;
+        prev = Number(current.lastSeq);
+        pushed = Number(current.pushedSeq ?? 0);
+        if (members) {
+          members = current.memberIds ?? [];
+          if (!members.includes(message.senderId)) return { kind: 'not-member' };
+        }
+        // A failed condition is an answer, not contention: try again at once.
+        continue;
       }
       // TransactionConflict (another transaction on the same items in flight): the same attempt, a moment later.
       await sleep(Math.floor(Math.random() * Math.min(50, 5 * attempt)));
@@ -219,38 +253,104 @@ function toMessage(item: Record<string, unknown>): ChatMessage {
   };
 }
 
-/** Records a connection; it expires with API Gateway's own limit. */
+/** A user's live connections are attributes `conn:<connection id>` of one item, `U#<tenant>#<user>` / `connections`. */
+const CONNECTION_PREFIX = 'conn:';
+const connectionsKey = (tenantId: string, userId: string) => ({ pk: userPartition(tenantId, userId), sk: 'connections' });
+
+/** One live connection of a conversation's member, as the fan-out needs it. */
+export interface MemberConnection {
+  readonly userId: string;
+  readonly connectionId: string;
+}
+
+/**
+ * Records a connection as an attribute of its user's connections item, so that the fan-out finds
+ * every member's connections with one BatchGetItem. Each entry carries its own expiry (API
+ * Gateway's 2-hour limit); the item's TTL is its newest entry's, so it outlives all of them.
+ * Entries already expired (connections gone without `$disconnect` and never pushed to since) are
+ * removed here.
+ */
 export async function putConnection(connection: Connection, now: number): Promise<void> {
-  await documentClient.send(
-    new PutCommand({
-      TableName: chatTable(),
-      Item: {
-        pk: `CONN#${connection.connectionId}`,
-        sk: 'conn',
-        ...connection,
-        ttl: Math.floor(now / 1000) + CONNECTION_TTL_SECONDS,
-        gsi1pk: userPartition(connection.tenantId, connection.userId),
-        gsi1sk: `conn#${connection.connectionId}`,
-      },
-    }),
-  );
-}
-
-export async function deleteConnection(connectionId: string): Promise<void> {
-  await documentClient.send(new DeleteCommand({ TableName: chatTable(), Key: { pk: `CONN#${connectionId}`, sk: 'conn' } }));
-}
-
-/** A user's live connections; expired ones (TTL lags) are left out. */
-export async function connectionsOf(tenantId: string, userId: string, now: number): Promise<string[]> {
+  const expiresAt = Math.floor(now / 1000) + CONNECTION_TTL_SECONDS;
+  const key = connectionsKey(connection.tenantId, connection.userId);
   const answer = await documentClient.send(
-    new QueryCommand({
+    new UpdateCommand({
       TableName: chatTable(),
-      IndexName: 'byUser',
-      KeyConditionExpression: 'gsi1pk = :user AND begins_with(gsi1sk, :conn)',
-      ExpressionAttributeValues: { ':user': userPartition(tenantId, userId), ':conn': 'conn#' },
+      Key: key,
+      UpdateExpression: 'SET #conn = :conn, #ttl = :ttl',
+      ExpressionAttributeNames: { '#conn': CONNECTION_PREFIX + connection.connectionId, '#ttl': 'ttl' },
+      ExpressionAttributeValues: { ':conn': { device: connection.device, connectedAt: connection.connectedAt, expiresAt }, ':ttl': expiresAt },
+      ReturnValues: 'ALL_NEW',
     }),
   );
-  return (answer.Items ?? []).filter((item) => Number(item['ttl'] ?? Infinity) * 1000 > now).map((item) => String(item['connectionId']));
+  const expired = entriesOf(answer.Attributes ?? {}).filter((entry) => entry.expiresAt * 1000 <= now);
+  if (!expired.length) return;
+  await documentClient.send(
+    new UpdateCommand({
+      TableName: chatTable(),
+      Key: key,
+      UpdateExpression: `REMOVE ${expired.map((_, i) => `#gone${i}`).join(', ')}`,
+      ExpressionAttributeNames: Object.fromEntries(expired.map((entry, i) => [`#gone${i}`, CONNECTION_PREFIX + entry.connectionId])),
+    }),
+  );
+}
+
+/** Forgets a connection (at `$disconnect`, or when a push finds it gone). */
+export async function deleteConnection(tenantId: string, userId: string, connectionId: string): Promise<void> {
+  try {
+    await documentClient.send(
+      new UpdateCommand({
+        TableName: chatTable(),
+        Key: connectionsKey(tenantId, userId),
+        UpdateExpression: 'REMOVE #conn',
+        // Without it, REMOVE on a user with no item would create an empty one.
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#conn': CONNECTION_PREFIX + connectionId },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
+/**
+ * The live connections of every user given, in one strongly consistent BatchGetItem per 100 users
+ * (one, for any conversation within the group size). Expired entries are left out: TTL lags.
+ */
+export async function connectionsOf(tenantId: string, userIds: readonly string[], now: number): Promise<MemberConnection[]> {
+  const items = await batchGetAll(chatTable(), userIds.map((userId) => connectionsKey(tenantId, userId)), { consistentRead: true });
+  return items.flatMap((item) => liveConnections(tenantId, item, now));
+}
+
+/**
+ * A conversation's meta item and the live connections of `memberIds` (the members the caller
+ * expects), in one strongly consistent BatchGetItem: what `send` needs before it stores a message
+ * in a small conversation. Undefined `conversation` when it does not exist in this tenant.
+ */
+export async function readConversationAndConnections(
+  tenantId: string,
+  conversationId: string,
+  memberIds: readonly string[],
+  now: number,
+): Promise<{ conversation: Conversation | undefined; connections: MemberConnection[] }> {
+  const meta = { pk: conversationPartition(tenantId, conversationId), sk: 'meta' };
+  const items = await batchGetAll(chatTable(), [meta, ...memberIds.map((userId) => connectionsKey(tenantId, userId))], { consistentRead: true });
+  const found = items.find((item) => item['pk'] === meta.pk && item['sk'] === 'meta');
+  return { conversation: found as Conversation | undefined, connections: items.filter((item) => item !== found).flatMap((item) => liveConnections(tenantId, item, now)) };
+}
+
+/** The unexpired connections a user's connections item lists. */
+function liveConnections(tenantId: string, item: Record<string, unknown>, now: number): MemberConnection[] {
+  const userId = String(item['pk']).slice(userPartition(tenantId, '').length);
+  return entriesOf(item)
+    .filter((entry) => entry.expiresAt * 1000 > now)
+    .map((entry) => ({ userId, connectionId: entry.connectionId }));
+}
+
+function entriesOf(item: Record<string, unknown>): { connectionId: string; expiresAt: number }[] {
+  return Object.entries(item)
+    .filter(([name]) => name.startsWith(CONNECTION_PREFIX))
+    .map(([name, value]) => ({ connectionId: name.slice(CONNECTION_PREFIX.length), expiresAt: Number((value as { expiresAt?: unknown }).expiresAt) }));
 }
 
 /** Records a heartbeat: the user is online until `windowSeconds` from now. */

@@ -1,7 +1,8 @@
-import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import { documentClient } from '#shared/clients/dynamodb';
+import { batchDeleteAll } from '#shared/clients/dynamodb-batch';
 import type { Link } from '#shared/contracts/shortener';
 import { csv, readEnv } from '#shared/env';
 import { NotFoundError, ValidationError } from '#shared/errors';
@@ -226,21 +227,11 @@ export async function deleteLink(code: string, tenantId: string, now: Date): Pro
         ExclusiveStartKey: cursor,
       }),
     );
-    await deleteKeys(tableName, ((page.Items ?? []) as { pk: string; sk: string }[]).filter((key) => key.sk !== 'link'));
+    await batchDeleteAll(tableName, ((page.Items ?? []) as { pk: string; sk: string }[]).filter((key) => key.sk !== 'link'));
     cursor = page.LastEvaluatedKey;
   } while (cursor);
 }
 
-async function deleteKeys(tableName: string, keys: readonly { pk: string; sk: string }[]): Promise<void> {
-  for (let i = 0; i < keys.length; i += 25) {
-    let requests = keys.slice(i, i + 25).map((key) => ({ DeleteRequest: { Key: { pk: key.pk, sk: key.sk } } }));
-    for (let attempt = 0; requests.length && attempt < 5; attempt++) {
-      if (attempt) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      const answer = await documentClient.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
-      requests = (answer.UnprocessedItems?.[tableName] ?? []) as typeof requests;
-    }
-  }
-}
 
 const CursorSchema = z.object({ pk: z.string(), sk: z.literal('link'), gsi1pk: z.string(), gsi1sk: z.string() }).strict();
 

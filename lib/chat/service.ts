@@ -56,12 +56,11 @@ export class ChatService extends Construct {
       fn.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [index ? `${table.tableArn}/index/${ChatStorage.USER_INDEX}` : table.tableArn] }));
     const fn = (name: string, entry: string, description: string) => new AppFunction(this, name, { domain: 'chat', entry: `chat/${entry}`, description, environment });
 
-    grant(connections.connect, ['dynamodb:PutItem']);
-    grant(connections.disconnect, ['dynamodb:DeleteItem']);
+    grant(connections.connect, ['dynamodb:UpdateItem']);
+    grant(connections.disconnect, ['dynamodb:UpdateItem']);
 
     const send = fn('ChatSend', 'send.ts', 'WebSocket send: sequences, stores and fans out a message');
-    grant(send, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem']);
-    grant(send, ['dynamodb:Query'], true);
+    grant(send, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:BatchGetItem']);
     webSocketApi.addRoute('send', send, 'ChatSend');
 
     // Large conversations fan out through a FIFO queue, one conversation (message group) at a time.
@@ -85,8 +84,7 @@ export class ChatService extends Construct {
     send.addEnvironment('CHAT_FANOUT_QUEUE_URL', fanoutQueue.queueUrl);
 
     const deliver = fn('ChatDeliver', 'deliver.ts', 'Fans out messages of large conversations from the FIFO queue, in seq order');
-    grant(deliver, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem']);
-    grant(deliver, ['dynamodb:Query'], true);
+    grant(deliver, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchGetItem']);
     webSocketApi.grantManageConnections(deliver);
     idempotency.bindIdempotency(deliver);
     deliver.addEventSource(new SqsEventSource(fanoutQueue, { batchSize: 10, reportBatchItemFailures: true }));
@@ -97,13 +95,11 @@ export class ChatService extends Construct {
     webSocketApi.addRoute('sync', sync, 'ChatSync');
 
     const typing = fn('ChatTyping', 'typing.ts', 'WebSocket typing: pushed, not stored');
-    grant(typing, ['dynamodb:GetItem', 'dynamodb:DeleteItem']);
-    grant(typing, ['dynamodb:Query'], true);
+    grant(typing, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem']);
     webSocketApi.addRoute('typing', typing, 'ChatTyping');
 
     const read = fn('ChatRead', 'read.ts', 'WebSocket read: stores and pushes a read receipt');
-    grant(read, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
-    grant(read, ['dynamodb:Query'], true);
+    grant(read, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem']);
     webSocketApi.addRoute('read', read, 'ChatRead');
 
     const ping = fn('ChatPing', 'ping.ts', 'WebSocket ping: refreshes presence');

@@ -4,9 +4,9 @@ import { AppTable } from '../platform/app-table';
 
 /**
  * The chat's table (layout in functions/chat/store.ts): conversations with their members,
- * messages by seq and client message ids; connections; presence. The `byUser` index finds a
- * user's conversations (`conv#...`) and live connections (`conn#...`); TTL (`ttl`) removes
- * connections after API Gateway's 2-hour limit and stale presence.
+ * messages by seq and client message ids; each user's live connections (one item per user);
+ * presence. The `byUser` index finds a user's conversations (`conv#...`); TTL (`ttl`) removes
+ * connection items after API Gateway's 2-hour limit and stale presence.
  */
 export class ChatStorage extends Construct {
   readonly table: TableV2;

@@ -15,19 +15,28 @@ export interface JsonService {
   handle(operation: string, body: Record<string, unknown>): JsonResponse | Promise<JsonResponse>;
 }
 
-/** Counts every AWS API call the local cloud serves, per service and operation. */
+/** Counts every AWS API call the local cloud serves, per service and operation, and DynamoDB's also per table. */
 export class CallCounter {
   private readonly counts = new Map<string, Map<string, number>>();
+  private readonly tables = new Map<string, Map<string, number>>();
 
   add(service: string, operation: string): void {
-    const byOperation = this.counts.get(service) ?? new Map<string, number>();
-    byOperation.set(operation, (byOperation.get(operation) ?? 0) + 1);
-    this.counts.set(service, byOperation);
+    bump(this.counts, service, operation);
+  }
+
+  /** Counts a DynamoDB call against each table it names (a transaction or batch may name several). */
+  addTables(operation: string, tableNames: readonly string[]): void {
+    for (const table of new Set(tableNames)) bump(this.tables, table, operation);
   }
 
   /** `{ dynamodb: { GetItem: 3 }, ... }` */
   snapshot(): Record<string, Record<string, number>> {
     return Object.fromEntries([...this.counts].map(([service, ops]) => [service, Object.fromEntries(ops)]));
+  }
+
+  /** `{ 'switchyard-dev-data-Chat...': { UpdateItem: 2 }, ... }`: DynamoDB calls by table and operation. */
+  tableSnapshot(): Record<string, Record<string, number>> {
+    return Object.fromEntries([...this.tables].map(([table, ops]) => [table, Object.fromEntries(ops)]));
   }
 
   /** Calls of one service (or one operation of it) since the last reset. */
@@ -39,7 +48,24 @@ export class CallCounter {
 
   reset(): void {
     this.counts.clear();
+    this.tables.clear();
   }
+}
+
+function bump(counts: Map<string, Map<string, number>>, key: string, operation: string): void {
+  const byOperation = counts.get(key) ?? new Map<string, number>();
+  byOperation.set(operation, (byOperation.get(operation) ?? 0) + 1);
+  counts.set(key, byOperation);
+}
+
+/** The tables a DynamoDB request names: `TableName`, the keys of `RequestItems`, each `TransactItems` entry's. */
+export function tablesOf(request: Record<string, unknown>): string[] {
+  const named = typeof request['TableName'] === 'string' ? [request['TableName']] : [];
+  const batch = request['RequestItems'] && typeof request['RequestItems'] === 'object' ? Object.keys(request['RequestItems']) : [];
+  const transaction = Array.isArray(request['TransactItems'])
+    ? (request['TransactItems'] as Record<string, { TableName?: unknown } | undefined>[]).flatMap((item) => Object.values(item).map((action) => action?.TableName)).filter((name): name is string => typeof name === 'string')
+    : [];
+  return [...named, ...batch, ...transaction];
 }
 
 export interface AwsEndpointOptions {
@@ -131,7 +157,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Endpoin
   const url = new URL(req.url ?? '/', 'http://local');
   if (url.pathname === '/_local/calls') {
     if (req.method === 'DELETE') options.counter.reset();
-    return jsonReply(res, 200, options.counter.snapshot());
+    return jsonReply(res, 200, url.searchParams.get('by') === 'table' ? options.counter.tableSnapshot() : options.counter.snapshot());
   }
   if (url.pathname === '/_local/faults' || url.pathname.startsWith('/_local/faults/')) return faultsApi(req, res, url, options.faults);
   if (url.pathname === '/_local/metrics') return metricsApi(req, res, url, options.metrics);
@@ -146,11 +172,16 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Endpoin
     service === 'lambda' && options.lambda ? (invocation ? 'Invoke' : 'Unknown') : (jsonOperation ?? restOperation(service, req.method ?? 'GET', url));
   options.counter.add(service, operation);
 
-  // The body is read ahead only when a fault rule has to look into it; otherwise it streams.
+  // The body is read ahead when a fault rule has to look into it, and for DynamoDB (small JSON
+  // bodies), whose calls are also counted per table; otherwise it streams.
   let body: Buffer | undefined;
+  if (service === 'dynamodb' && jsonOperation) {
+    body = await readBody(req);
+    options.counter.addTables(jsonOperation, tablesOf(parseJson(body)));
+  }
   const candidates = options.faults.candidates(service, operation, req.url ?? '/');
   if (candidates.any) {
-    if (candidates.needsBody) body = await readBody(req);
+    if (candidates.needsBody) body ??= await readBody(req);
     const rule = options.faults.take(service, operation, { target: req.url ?? '/', ...(body ? { body: body.toString('utf8') } : {}) });
     if (rule) return injectFault(rule, req, res, options);
   }

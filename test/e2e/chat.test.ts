@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { ServerFrameSchemas } from '../../functions/chat/frames';
@@ -70,19 +70,24 @@ async function chatRegistry() {
   const tables = (await dynamo.send(new ListTablesCommand({}))).TableNames ?? [];
   const TableName = tables.find((name) => /-data-Chat[0-9A-F]{8}$/.test(name));
   if (!TableName) throw new Error(`no chat table among ${tables.join(', ')}`);
+  const Key = (tenant: string, user: string) => ({ pk: `U#${tenant}#${user}`, sk: 'connections' });
   return {
     add: (tenant: string, user: string, connectionId: string) =>
       dynamo.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName,
-          Item: { pk: `CONN#${connectionId}`, sk: 'conn', connectionId, tenantId: tenant, userId: user, device: 'ghost', connectedAt: new Date().toISOString(), ttl: Math.floor(Date.now() / 1000) + 3600, gsi1pk: `U#${tenant}#${user}`, gsi1sk: `conn#${connectionId}` },
+          Key: Key(tenant, user),
+          UpdateExpression: 'SET #conn = :conn',
+          ExpressionAttributeNames: { '#conn': `conn:${connectionId}` },
+          ExpressionAttributeValues: { ':conn': { device: 'ghost', connectedAt: new Date().toISOString(), expiresAt: Math.floor(Date.now() / 1000) + 3600 } },
         }),
       ),
     devicesOf: async (tenant: string, user: string) => {
-      const answer = await dynamo.send(
-        new QueryCommand({ TableName, IndexName: 'byUser', KeyConditionExpression: 'gsi1pk = :u AND begins_with(gsi1sk, :c)', ExpressionAttributeValues: { ':u': `U#${tenant}#${user}`, ':c': 'conn#' } }),
-      );
-      return (answer.Items ?? []).map((item) => item['device'] as string).sort();
+      const answer = await dynamo.send(new GetCommand({ TableName, Key: Key(tenant, user), ConsistentRead: true }));
+      return Object.entries(answer.Item ?? {})
+        .filter(([name]) => name.startsWith('conn:'))
+        .map(([, entry]) => (entry as { device: string }).device)
+        .sort();
     },
   };
 }

@@ -131,6 +131,44 @@ describe.each(['dev', 'prod'])('stage %s', (stage) => {
     expect(bucketActions.filter((a) => a !== 'dynamodb:UpdateItem').sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem']);
   });
 
+  it('grants each chat function only the chat table actions its code takes, and no function the user index it does not query', () => {
+    // Prepare
+    const { serviceTemplate, data } = stages[stage]!;
+    const chatId = data.getLogicalId(data.chat.table.node.defaultChild as CfnElement);
+    const functions = resourcesOf(serviceTemplate, 'AWS::Lambda::Function');
+    const roleOf = (prefix: string) => {
+      const ids = Object.keys(functions).filter((id) => id.startsWith(prefix) && /^[0-9A-F]{8}$/.test(id.slice(prefix.length)));
+      expect(ids, prefix).toHaveLength(1);
+      return JSON.stringify((functions[ids[0]!]!.Properties as Record<string, any>)['Role']).match(/"Fn::GetAtt":\["([^"]+)","Arn"\]/)![1]!;
+    };
+    const actionsOf = (prefix: string, onIndex: boolean) => {
+      const role = roleOf(prefix);
+      return Object.values(resourcesOf(serviceTemplate, 'AWS::IAM::Policy'))
+        .map((policy) => policy.Properties as Record<string, any>)
+        .filter((policy) => JSON.stringify(policy['Roles']).includes(`"${role}"`))
+        .flatMap((policy) => policy['PolicyDocument']['Statement'] as { Action: string | string[]; Resource: unknown }[])
+        .filter((statement) => JSON.stringify(statement.Resource).includes(chatId) && JSON.stringify(statement.Resource).includes('/index/') === onIndex)
+        .flatMap((statement) => [statement.Action].flat())
+        .sort();
+    };
+
+    // Assess
+    const expected: Record<string, string[]> = {
+      ChatConnect: ['dynamodb:UpdateItem'],
+      ChatDisconnect: ['dynamodb:UpdateItem'],
+      ChatChatSend: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      ChatChatDeliver: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      ChatChatTyping: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      ChatChatRead: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      ChatChatPing: ['dynamodb:PutItem'],
+    };
+    for (const [prefix, actions] of Object.entries(expected)) {
+      expect(actionsOf(prefix, false), prefix).toEqual(actions);
+      expect(actionsOf(prefix, true), prefix).toEqual([]);
+    }
+    expect(actionsOf('ChatListConversations', true)).toEqual(['dynamodb:Query']);
+  });
+
   it('requires an API key on the rate-limit service routes, metered by the usage plans of the stage configuration', () => {
     // Prepare
     const { serviceTemplate } = stages[stage]!;

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, ListTablesCommand, PutItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -42,6 +42,29 @@ describe('LocalCloud on a fixture app', () => {
     // Assess
     expect(tables.TableNames).toContain(cloud.model.tables[0]!.name);
     expect(cloud.counter.snapshot()).toEqual({ dynamodb: { ListTables: 1 } });
+    client.destroy();
+  });
+
+  it('counts DynamoDB calls per table too: once for each table a transaction or batch names', async () => {
+    // Prepare
+    const client = new DynamoDBClient({ endpoint: cloud.aws.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    const table = cloud.model.tables[0]!;
+    const keyOf = (value: string) => Object.fromEntries(table.keySchema.map((k) => [k.AttributeName, { S: value }]));
+    const pk = table.keySchema[0]!.AttributeName;
+    const key = keyOf('counted');
+    cloud.counter.reset();
+
+    // Act
+    await client.send(new PutItemCommand({ TableName: table.name, Item: key }));
+    await client.send(new TransactWriteItemsCommand({ TransactItems: [{ ConditionCheck: { TableName: table.name, Key: key, ConditionExpression: 'attribute_exists(#k)', ExpressionAttributeNames: { '#k': pk } } }, { Put: { TableName: table.name, Item: keyOf('counted-2') } }] }));
+    await client.send(new BatchGetItemCommand({ RequestItems: { [table.name]: { Keys: [key] } } }));
+    const overHttp = (await (await fetch(`${cloud.aws.url}/_local/calls?by=table`)).json()) as Record<string, Record<string, number>>;
+
+    // Assess
+    const expected = { [table.name]: { PutItem: 1, TransactWriteItems: 1, BatchGetItem: 1 } };
+    expect(cloud.counter.tableSnapshot()).toEqual(expected);
+    expect(overHttp).toEqual(expected);
+    expect(cloud.counter.total('dynamodb')).toBe(3);
     client.destroy();
   });
 

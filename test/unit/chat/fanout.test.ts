@@ -1,7 +1,6 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { describe, expect, it, vi } from 'vitest';
-import type { ChatMessage, Conversation } from '../../../functions/chat/store';
-import { connectionItem, loadChat, messageSeqs, metaOf, newConnectionId, newTenant, T0, useChatTable, useConnectionsApi, type Chat } from './harness';
+import { commandNames, connectionItem, messageSeqs, metaOf, storeRoom, T0, useChatTable, useConnectionsApi, type StoreRoom } from './harness';
 
 const table = useChatTable();
 const api = useConnectionsApi();
@@ -9,51 +8,9 @@ const api = useConnectionsApi();
 /** A clock that never reaches the baton's deadline: a fan-out waits for its predecessor however long it takes. */
 const stopped = () => T0;
 
-interface Room {
-  readonly chat: Chat;
-  readonly conversation: Conversation;
-  /** Connection ids by user: alice and bob have two devices, carol one. */
-  readonly connections: { readonly alice: readonly string[]; readonly bob: readonly string[]; readonly carol: readonly string[] };
-  readonly all: readonly string[];
-  /** Stores messages from alice, `count` of them, and returns them. */
-  readonly append: (count: number) => Promise<ChatMessage[]>;
-}
+const room = () => storeRoom(table);
 
-/** A conversation of alice, bob and carol, every device connected; a non-member and alice in another tenant are connected too. */
-async function room(): Promise<Room> {
-  const chat = await loadChat(table);
-  const tenantId = newTenant();
-  const conversation = await chat.store.createConversation({
-    conversationId: `room-${Math.random().toString(36).slice(2, 10)}`,
-    tenantId,
-    title: 'room',
-    memberIds: ['alice', 'bob', 'carol'],
-    createdAt: new Date(T0).toISOString(),
-    createdBy: 'alice',
-  });
-  const connect = async (userId: string, tenant = tenantId) => {
-    const connectionId = newConnectionId();
-    await chat.store.putConnection({ connectionId, tenantId: tenant, userId, device: null, connectedAt: new Date(T0).toISOString() }, T0);
-    return connectionId;
-  };
-  const connections = { alice: [await connect('alice'), await connect('alice')], bob: [await connect('bob'), await connect('bob')], carol: [await connect('carol')] };
-  await connect('dave');
-  await connect('alice', newTenant());
-  let lastSeq = 0;
-  const append = async (count: number) => {
-    const messages: ChatMessage[] = [];
-    for (let i = 0; i < count; i++) {
-      const outcome = await chat.store.appendMessage(conversation, { senderId: 'alice', clientMessageId: `m${lastSeq + 1}`, body: `message ${lastSeq + 1}` }, lastSeq, () => new Date(T0));
-      if (outcome.kind !== 'stored') throw new Error('a fresh clientMessageId was taken for a duplicate');
-      messages.push(outcome.message);
-      lastSeq = outcome.message.seq;
-    }
-    return messages;
-  };
-  return { chat, conversation, connections, all: [...connections.alice, ...connections.bob, ...connections.carol], append };
-}
-
-const pushedSeqOf = async ({ conversation }: Room) => (await metaOf(table, conversation.tenantId, conversation.conversationId))?.['pushedSeq'];
+const pushedSeqOf = async ({ conversation }: StoreRoom) => (await metaOf(table, conversation.tenantId, conversation.conversationId))?.['pushedSeq'];
 
 describe('fanOut', () => {
   it('pushes a message to every connection of every member, and to no one else', async () => {
@@ -114,8 +71,8 @@ describe('fanOut', () => {
     // Assess
     expect(first).toEqual({ delivered: 4, pruned: 1 });
     expect(second).toEqual({ delivered: 4, pruned: 0 });
-    expect(await connectionItem(table, goneOne!)).toBeUndefined();
-    expect(await connectionItem(table, stillThere!)).toBeDefined();
+    expect(await connectionItem(table, r.user('bob'), goneOne!)).toBeUndefined();
+    expect(await connectionItem(table, r.user('bob'), stillThere!)).toBeDefined();
     expect(api.attemptsTo(goneOne!)).toBe(1);
     for (const connectionId of r.all.filter((c) => c !== goneOne)) expect(messageSeqs(api.framesTo(connectionId))).toEqual([1, 2]);
   });
@@ -134,7 +91,7 @@ describe('fanOut', () => {
     expect(result).toEqual({ delivered: 5, pruned: 0 });
     expect(api.attemptsTo(flaky!)).toBe(3);
     expect(api.framesTo(flaky!)).toEqual([{ type: 'message', ...m1 }]);
-    expect(await connectionItem(table, flaky!)).toBeDefined();
+    expect(await connectionItem(table, r.user('carol'), flaky!)).toBeDefined();
   });
 
   it('gives up on a connection after three failed posts without pruning it, and moves on', async () => {
@@ -150,7 +107,7 @@ describe('fanOut', () => {
     // Assess: the client catches up with sync; the others got it; the baton moved on.
     expect(api.attemptsTo(broken!)).toBe(3);
     expect(api.framesTo(broken!)).toEqual([]);
-    expect(await connectionItem(table, broken!)).toBeDefined();
+    expect(await connectionItem(table, r.user('carol'), broken!)).toBeDefined();
     for (const connectionId of r.all.filter((c) => c !== broken)) expect(messageSeqs(api.framesTo(connectionId))).toEqual([1]);
     expect(await pushedSeqOf(r)).toBe(1);
   });
@@ -229,6 +186,64 @@ describe('fanOut', () => {
       { delivered: 0, pruned: 0 },
     ]);
     expect(api.delivered()).toHaveLength(before);
+    expect(await pushedSeqOf(r)).toBe(3);
+  });
+
+  it('pushes at once, without reading the baton or the messages, when the sequencer handed it the baton just now', async () => {
+    // Prepare
+    const r = await room();
+    const [m1] = await r.append(1);
+    const send = vi.spyOn(r.chat.documentClient, 'send');
+
+    // Act
+    const result = await r.chat.fanout.fanOut(r.conversation, m1!, stopped, { batonSince: T0 });
+
+    // Assess
+    expect(result).toEqual({ delivered: 5, pruned: 0 });
+    for (const connectionId of r.all) expect(api.framesTo(connectionId)).toEqual([{ type: 'message', ...m1 }]);
+    expect(await pushedSeqOf(r)).toBe(1);
+    const sent = commandNames(send);
+    expect(sent).not.toContain('GetCommand');
+    expect(sent).not.toContain('QueryCommand');
+  });
+
+  it('pushes to the connections the caller read with the baton, without reading them again', async () => {
+    // Prepare: the caller read bob's phone only.
+    const r = await room();
+    const [m1] = await r.append(1);
+    const [bobsPhone] = r.connections.bob;
+    const send = vi.spyOn(r.chat.documentClient, 'send');
+
+    // Act
+    const result = await r.chat.fanout.fanOut(r.conversation, m1!, stopped, { batonSince: T0, connections: [{ userId: 'bob', connectionId: bobsPhone! }] });
+
+    // Assess
+    expect(result).toEqual({ delivered: 1, pruned: 0 });
+    expect(api.delivered()).toEqual([{ connectionId: bobsPhone, frame: { type: 'message', ...m1 } }]);
+    expect(commandNames(send)).toEqual(['UpdateCommand']);
+    expect(await pushedSeqOf(r)).toBe(1);
+  });
+
+  it('reads the baton instead of trusting one handed over 1.5 s ago or more: a predecessor back after a takeover pushes nothing', async () => {
+    // Prepare
+    const r = await room();
+    const [m1, m2, m3] = await r.append(3);
+    let now = T0;
+    await r.chat.fanout.fanOut(r.conversation, m3!, () => (now += 250));
+    const before = api.delivered().length;
+    const send = vi.spyOn(r.chat.documentClient, 'send');
+
+    // Act
+    const late = await Promise.all([m1!, m2!].map((message) => r.chat.fanout.fanOut(r.conversation, message, () => T0 + 1_500, { batonSince: T0 })));
+
+    // Assess
+    expect(before).toBe(15);
+    expect(late).toEqual([
+      { delivered: 0, pruned: 0 },
+      { delivered: 0, pruned: 0 },
+    ]);
+    expect(api.delivered()).toHaveLength(before);
+    expect(commandNames(send)).toContain('GetCommand');
     expect(await pushedSeqOf(r)).toBe(3);
   });
 });

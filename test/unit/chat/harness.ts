@@ -55,6 +55,7 @@ export interface Chat {
   /** The storage and fan-out, from the same module graph as the handlers. */
   readonly store: typeof import('../../../functions/chat/store');
   readonly fanout: typeof import('../../../functions/chat/fanout');
+  readonly deliver: typeof import('../../../functions/chat/deliver');
   readonly directory: typeof import('../../../functions/chat/directory');
   readonly documentClient: DynamoDBDocumentClient;
 }
@@ -96,7 +97,7 @@ export async function loadChat(table: LocalTable, env: Record<string, string | u
     import('../../../functions/chat/fanout'),
     import('#shared/clients/dynamodb'),
   ]);
-  const [typing, read, listConversations, addMembers, removeMember, getPresence, directory] = await Promise.all([
+  const [typing, read, listConversations, addMembers, removeMember, getPresence, directory, deliver] = await Promise.all([
     import('../../../functions/chat/typing'),
     import('../../../functions/chat/read'),
     import('../../../functions/chat/list-conversations'),
@@ -104,6 +105,7 @@ export async function loadChat(table: LocalTable, env: Record<string, string | u
     import('../../../functions/chat/remove-member'),
     import('../../../functions/chat/get-presence'),
     import('../../../functions/chat/directory'),
+    import('../../../functions/chat/deliver'),
   ]);
   return {
     send: send.handler as WsHandler,
@@ -121,6 +123,7 @@ export async function loadChat(table: LocalTable, env: Record<string, string | u
     getPresence: getPresence.handler as ApiHandler,
     store,
     fanout,
+    deliver,
     directory,
     documentClient: clients.documentClient,
   };
@@ -190,8 +193,12 @@ export function connectEvent(caller: Caller | undefined, connectionId: string, p
   } as ConnectEvent;
 }
 
-export function disconnectEvent(connectionId: string): APIGatewayProxyWebsocketEventV2 {
-  return { requestContext: wsRequestContext('$disconnect', 'DISCONNECT', connectionId, randomUUID()), isBase64Encoded: false } as APIGatewayProxyWebsocketEventV2;
+/** `$disconnect` carries the `$connect` authorizer's context, as every event of the connection does. */
+export function disconnectEvent(caller: Caller | undefined, connectionId: string): APIGatewayProxyWebsocketEventV2 {
+  return {
+    requestContext: { ...wsRequestContext('$disconnect', 'DISCONNECT', connectionId, randomUUID()), ...(caller ? { authorizer: authorizerOf(caller) } : {}) },
+    isBase64Encoded: false,
+  } as APIGatewayProxyWebsocketEventV2;
 }
 
 /** An API Gateway REST (v1, proxy) event as the platform's API hands it to a function. */
@@ -304,10 +311,15 @@ export async function storedSeqs(table: LocalTable, tenantId: string, conversati
   return (await conversationItems(table, tenantId, conversationId, 'msg#')).map((item) => Number(item['seq']));
 }
 
-/** A connection's item, if it is still recorded. */
-export async function connectionItem(table: LocalTable, connectionId: string): Promise<Record<string, unknown> | undefined> {
-  const answer = await table.client.send(new GetCommand({ TableName: table.tableName, Key: { pk: `CONN#${connectionId}`, sk: 'conn' }, ConsistentRead: true }));
+/** A user's connections item, as stored (`conn:<id>` attributes and the item's `ttl`). */
+export async function connectionsItem(table: LocalTable, caller: Caller): Promise<Record<string, unknown> | undefined> {
+  const answer = await table.client.send(new GetCommand({ TableName: table.tableName, Key: { pk: `U#${caller.tenantId}#${caller.userId}`, sk: 'connections' }, ConsistentRead: true }));
   return answer.Item;
+}
+
+/** What a user's connections item records of one connection, if it is still recorded. */
+export async function connectionItem(table: LocalTable, caller: Caller, connectionId: string): Promise<Record<string, unknown> | undefined> {
+  return (await connectionsItem(table, caller))?.[`conn:${connectionId}`] as Record<string, unknown> | undefined;
 }
 
 /** 1..n. */
@@ -388,3 +400,66 @@ export function useConnectionsApi(): ConnectionsApi {
 
 /** The seqs of the `message` frames among `frames`, in order. */
 export const messageSeqs = (frames: readonly Frame[]): number[] => frames.filter((frame) => frame.type === 'message').map((frame) => Number(frame['seq']));
+
+/** The names of the commands a spied-on client sent, in order. */
+export const commandNames = (spy: { mock: { calls: unknown[][] } }): string[] => spy.mock.calls.map(([command]) => (command as object).constructor.name);
+
+/** A conversation of three members made through the store, every device connected (see `storeRoom`). */
+export interface StoreRoom {
+  readonly chat: Chat;
+  readonly conversation: import('../../../functions/chat/store').Conversation;
+  /** Connection ids by user: alice and bob have two devices, carol one. */
+  readonly connections: { readonly alice: readonly string[]; readonly bob: readonly string[]; readonly carol: readonly string[] };
+  readonly all: readonly string[];
+  /** A member as a caller of this room's tenant. */
+  readonly user: (userId: string) => Caller;
+  /** Stores messages from alice, `count` of them, and returns them. */
+  readonly append: (count: number) => Promise<import('../../../functions/chat/store').ChatMessage[]>;
+  /** The delivery `send` queues for a stored message: it carries the message itself. */
+  readonly deliveryOf: (message: import('../../../functions/chat/store').ChatMessage) => import('../../../functions/chat/deliver').Delivery;
+}
+
+/**
+ * A conversation of alice, bob and carol made through the store (no handlers), every device
+ * connected; a non-member and alice in another tenant are connected too.
+ */
+export async function storeRoom(table: LocalTable): Promise<StoreRoom> {
+  const chat = await loadChat(table);
+  const tenantId = newTenant();
+  const conversation = await chat.store.createConversation({
+    conversationId: `room-${Math.random().toString(36).slice(2, 10)}`,
+    tenantId,
+    title: 'room',
+    memberIds: ['alice', 'bob', 'carol'],
+    createdAt: new Date(T0).toISOString(),
+    createdBy: 'alice',
+  });
+  const connect = async (userId: string, tenant = tenantId) => {
+    const connectionId = newConnectionId();
+    await chat.store.putConnection({ connectionId, tenantId: tenant, userId, device: null, connectedAt: new Date(T0).toISOString() }, T0);
+    return connectionId;
+  };
+  const connections = { alice: [await connect('alice'), await connect('alice')], bob: [await connect('bob'), await connect('bob')], carol: [await connect('carol')] };
+  await connect('dave');
+  await connect('alice', newTenant());
+  let lastSeq = 0;
+  const append = async (count: number) => {
+    const messages = [];
+    for (let i = 0; i < count; i++) {
+      const outcome = await chat.store.appendMessage(conversation, { senderId: 'alice', clientMessageId: `m${lastSeq + 1}`, body: `message ${lastSeq + 1}` }, lastSeq, () => new Date(T0));
+      if (outcome.kind !== 'stored') throw new Error(`a fresh clientMessageId came back ${outcome.kind}`);
+      messages.push(outcome.message);
+      lastSeq = outcome.message.seq;
+    }
+    return messages;
+  };
+  return {
+    chat,
+    conversation,
+    connections,
+    all: [...connections.alice, ...connections.bob, ...connections.carol],
+    user: (userId) => ({ tenantId, userId }),
+    append,
+    deliveryOf: (message) => ({ tenantId, conversationId: conversation.conversationId, seq: message.seq, message }),
+  };
+}

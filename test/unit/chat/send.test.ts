@@ -1,11 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
 import { useFrozenDate } from '../../support/clock';
 import {
+  commandNames,
   context,
   frameEvent,
   loadChat,
   messageSeqs,
   metaOf,
+  addMembersEvent,
+  removeMemberEvent,
   newTenant,
   openConnection,
   RATE_LIMIT_TABLE,
@@ -261,5 +264,80 @@ describe('send', () => {
       retryAfterSeconds: 1,
     });
     expect(await storedSeqs(table, r.tenantId, r.conversationId)).toEqual([1, 2]);
+  });
+});
+
+describe('send through a warm instance (the conversation snapshot)', () => {
+  it('stores and pushes a message with three DynamoDB calls once the instance knows the members: one read of the conversation and their connections, the transaction, the baton', async () => {
+    // Prepare
+    const r = await room();
+    const [phone] = r.connections.alice;
+    const spy = vi.spyOn(r.chat.documentClient, 'send');
+    await r.chat.send(frameEvent(r.alice, phone, sendFrame(r.conversationId, 'c-1', 'first')), context);
+    const cold = commandNames(spy);
+    spy.mockClear();
+
+    // Act
+    await r.chat.send(frameEvent(r.alice, phone, sendFrame(r.conversationId, 'c-2', 'second')), context);
+
+    // Assess
+    expect(cold).toEqual(['GetCommand', 'TransactWriteCommand', 'BatchGetCommand', 'UpdateCommand']);
+    expect(commandNames(spy)).toEqual(['BatchGetCommand', 'TransactWriteCommand', 'UpdateCommand']);
+    for (const connectionId of r.all) expect(messageSeqs(api.framesTo(connectionId))).toEqual([1, 2]);
+    expect(await metaOf(table, r.tenantId, r.conversationId)).toMatchObject({ lastSeq: 2, pushedSeq: 2 });
+  });
+
+  it('still takes three calls when another instance stored messages since, and gives the next seq', async () => {
+    // Prepare: instance A stores 1; instance B stores 2 and 3.
+    const r = await room();
+    const [phone, laptop] = r.connections.alice;
+    await r.chat.send(frameEvent(r.alice, phone, sendFrame(r.conversationId, 'a-1', 'from A')), context);
+    const other = await loadChat(table);
+    for (const id of ['b-1', 'b-2']) await other.send(frameEvent(r.bob, r.connections.bob, sendFrame(r.conversationId, id, 'from B')), context);
+    const spy = vi.spyOn(r.chat.documentClient, 'send');
+
+    // Act
+    await r.chat.send(frameEvent(r.alice, laptop, sendFrame(r.conversationId, 'a-2', 'from A again')), context);
+
+    // Assess
+    expect(api.framesTo(laptop).find((frame) => frame.type === 'ack')).toMatchObject({ clientMessageId: 'a-2', seq: 4 });
+    expect(commandNames(spy)).toEqual(['BatchGetCommand', 'TransactWriteCommand', 'UpdateCommand']);
+    for (const connectionId of r.all) expect(messageSeqs(api.framesTo(connectionId))).toEqual([1, 2, 3, 4]);
+    expect(await storedSeqs(table, r.tenantId, r.conversationId)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('refuses a member removed after the instance last saw the conversation, storing nothing', async () => {
+    // Prepare
+    const r = await room();
+    await r.chat.send(frameEvent(r.bob, r.connections.bob, sendFrame(r.conversationId, 'b-1', 'hi')), context);
+    expect((await r.chat.removeMember(removeMemberEvent(r.alice, r.conversationId, 'bob'), context)).statusCode).toBe(204);
+    const before = api.delivered().length;
+
+    // Act
+    await r.chat.send(frameEvent(r.bob, r.connections.bob, sendFrame(r.conversationId, 'b-2', 'still here?'), 'req-removed'), context);
+
+    // Assess
+    expect(api.delivered().slice(before)).toEqual([
+      { connectionId: r.connections.bob, frame: { type: 'error', code: 'forbidden', message: `not a member of conversation ${r.conversationId}`, requestId: 'req-removed' } },
+    ]);
+    expect(await storedSeqs(table, r.tenantId, r.conversationId)).toEqual([1]);
+  });
+
+  it('pushes to a member added after the instance last saw the conversation, and lets them send', async () => {
+    // Prepare
+    const r = await room();
+    const [phone] = r.connections.alice;
+    await r.chat.send(frameEvent(r.alice, phone, sendFrame(r.conversationId, 'a-1', 'before carol')), context);
+    expect((await r.chat.addMembers(addMembersEvent(r.alice, r.conversationId, { memberIds: ['carol'] }), context)).statusCode).toBe(200);
+    const carol = { tenantId: r.tenantId, userId: 'carol' };
+    const carols = await openConnection(r.chat, carol);
+
+    // Act
+    await r.chat.send(frameEvent(r.alice, phone, sendFrame(r.conversationId, 'a-2', 'welcome carol')), context);
+    await r.chat.send(frameEvent(carol, carols, sendFrame(r.conversationId, 'c-1', 'thanks')), context);
+
+    // Assess
+    expect(messageSeqs(api.framesTo(carols))).toEqual([2, 3]);
+    for (const connectionId of r.all) expect(messageSeqs(api.framesTo(connectionId))).toEqual([1, 2, 3]);
   });
 });

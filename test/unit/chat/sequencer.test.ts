@@ -1,3 +1,4 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { useFrozenDate } from '../../support/clock';
 import { conversationItems, loadChat, metaOf, newTenant, storedSeqs, T0, upTo, useChatTable, type Chat } from './harness';
@@ -14,6 +15,17 @@ async function newConversation(chat: Chat): Promise<{ tenantId: string; conversa
   return { tenantId, conversationId };
 }
 
+/** Rewrites a conversation's member list behind the store's back (as another instance would). */
+const setMembers = (conversation: { tenantId: string; conversationId: string }, memberIds: string[]) =>
+  table.client.send(
+    new UpdateCommand({
+      TableName: table.tableName,
+      Key: { pk: `C#${conversation.tenantId}#${conversation.conversationId}`, sk: 'meta' },
+      UpdateExpression: 'SET memberIds = :members',
+      ExpressionAttributeValues: { ':members': memberIds },
+    }),
+  );
+
 const message = (clientMessageId: string, senderId = 'alice', body = `body of ${clientMessageId}`) => ({ senderId, clientMessageId, body });
 
 describe('appendMessage (the sequencer)', () => {
@@ -27,7 +39,7 @@ describe('appendMessage (the sequencer)', () => {
     for (const [i, id] of ['m1', 'm2', 'm3'].entries()) outcomes.push(await chat.store.appendMessage(conversation, message(id), i));
 
     // Assess
-    expect(outcomes.map((o) => (o.kind === 'stored' ? o.message.seq : `duplicate ${o.seq}`))).toEqual([1, 2, 3]);
+    expect(outcomes.map((o) => (o.kind === 'stored' ? o.message.seq : o.kind))).toEqual([1, 2, 3]);
     expect(await chat.store.readMessages(conversation.tenantId, conversation.conversationId, { afterSeq: 0, limit: 100 })).toEqual(
       ['m1', 'm2', 'm3'].map((id, i) => ({
         conversationId: conversation.conversationId,
@@ -51,7 +63,7 @@ describe('appendMessage (the sequencer)', () => {
 
     // Assess
     const given = outcomes.map((o) => {
-      if (o.kind !== 'stored') throw new Error(`append ${o.seq} was taken for a duplicate`);
+      if (o.kind !== 'stored') throw new Error(`an append came back ${o.kind}`);
       return o.message;
     });
     expect(given.map((m) => m.seq).sort((a, b) => a - b)).toEqual(upTo(30));
@@ -92,7 +104,7 @@ describe('appendMessage (the sequencer)', () => {
 
     // Assess
     expect(outcomes.filter((o) => o.kind === 'stored')).toHaveLength(1);
-    expect(outcomes.map((o) => (o.kind === 'stored' ? o.message.seq : o.seq))).toEqual([1, 1, 1, 1, 1]);
+    expect(outcomes.map((o) => (o.kind === 'stored' ? o.message.seq : o.kind === 'duplicate' ? o.seq : o.kind))).toEqual([1, 1, 1, 1, 1]);
     expect(await storedSeqs(table, conversation.tenantId, conversation.conversationId)).toEqual([1]);
   });
 
@@ -126,6 +138,54 @@ describe('appendMessage (the sequencer)', () => {
     expect(outcome).toMatchObject({ kind: 'stored', message: { seq: 4, clientMessageId: 'late' } });
     expect(await storedSeqs(table, conversation.tenantId, conversation.conversationId)).toEqual([1, 2, 3, 4]);
     expect((await metaOf(table, conversation.tenantId, conversation.conversationId))?.['lastSeq']).toBe(4);
+  });
+
+  it('checks the members the caller gave at the commit: changed ones come back with the stored message, from the failed condition', async () => {
+    // Prepare: the caller knows alice and bob; carol joined since.
+    const chat = await loadChat(table);
+    const conversation = await newConversation(chat);
+    await setMembers(conversation, ['alice', 'bob', 'carol']);
+
+    // Act
+    const outcome = await chat.store.appendMessage({ ...conversation, memberIds: ['alice', 'bob'] }, message('m1'), 0);
+
+    // Assess
+    expect(outcome).toMatchObject({ kind: 'stored', message: { seq: 1 }, memberIds: ['alice', 'bob', 'carol'] });
+    expect(await storedSeqs(table, conversation.tenantId, conversation.conversationId)).toEqual([1]);
+  });
+
+  it('answers not-member, storing nothing, when the sender left the members the caller gave', async () => {
+    // Prepare: the caller still thinks bob is a member.
+    const chat = await loadChat(table);
+    const conversation = await newConversation(chat);
+    await setMembers(conversation, ['alice']);
+
+    // Act
+    const outcome = await chat.store.appendMessage({ ...conversation, memberIds: ['alice', 'bob'] }, message('m1', 'bob'), 0);
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'not-member' });
+    expect(await conversationItems(table, conversation.tenantId, conversation.conversationId, 'msg#')).toEqual([]);
+    expect((await metaOf(table, conversation.tenantId, conversation.conversationId))?.['lastSeq']).toBe(0);
+  });
+
+  it.each([
+    ['everything up to lastSeq was pushed', 2, { batonSince: T0 }],
+    ['a fan-out is still in flight', 1, {}],
+  ])('hands the caller the fan-out baton only when the commit found that %s', async (_, pushedSeq, expected) => {
+    // Prepare: two messages stored; the snapshot says both were pushed.
+    const chat = await loadChat(table);
+    const conversation = await newConversation(chat);
+    for (let seq = 0; seq < 2; seq++) await chat.store.appendMessage(conversation, message(`m${seq + 1}`), seq);
+    await chat.store.advancePushed(conversation.tenantId, conversation.conversationId, pushedSeq);
+
+    // Act
+    const outcome = await chat.store.appendMessage({ ...conversation, memberIds: ['alice', 'bob'], pushedSeq: 2 }, message('m3'), 2);
+
+    // Assess
+    expect(outcome.kind).toBe('stored');
+    expect({ batonSince: (outcome as { batonSince?: number }).batonSince }).toEqual({ batonSince: undefined, ...expected });
+    expect(await storedSeqs(table, conversation.tenantId, conversation.conversationId)).toEqual([1, 2, 3]);
   });
 
   it('refuses a conversation that does not exist, storing nothing', async () => {
