@@ -123,6 +123,25 @@ export const StageConfigSchema = z
         queueFanoutAboveMembers: z.number().int().min(1).default(20),
       })
       .prefault({}),
+    jobs: z
+      .object({
+        /** The longest attempt a job may ask for (`timeoutSeconds`); it sets the workers' timeout and the lanes' visibility timeout (6× the worker's). */
+        maxTimeoutSeconds: z.number().int().min(1).max(840).default(60),
+        /** Concurrent batches per lane (the event source mapping's maximum concurrency): lanes never share workers. */
+        laneConcurrency: z
+          .object({ high: z.number().int().min(2).max(1000), normal: z.number().int().min(2).max(1000), low: z.number().int().min(2).max(1000) })
+          .default({ high: 10, normal: 5, low: 2 }),
+        /** Jobs a worker takes per batch (run one after another); with `maxTimeoutSeconds` it sets the worker's timeout. */
+        batchSize: z.number().int().min(1).max(10).default(5),
+        /** Registers `test.*` job types (never in production). */
+        testTypes: z.boolean().default(false),
+        /** Hosts (`host` or `host:port`) webhooks may reach over plain http and at private addresses: development receivers only. */
+        webhookAllowHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'a host or host:port')).default([]),
+      })
+      .prefault({})
+      .refine((jobs) => jobs.batchSize * jobs.maxTimeoutSeconds + 15 <= 900, {
+        message: 'batchSize × maxTimeoutSeconds (plus 15 s) must fit the 900 s a Lambda function may run',
+      }),
     alarms: z.object({
       errorRatePercent: z.number().positive().max(100),
       p99LatencyMs: z.number().int().positive(),
@@ -136,6 +155,14 @@ export const StageConfigSchema = z
   .refine((c) => !(c.production && c.auth.mode === 'secret'), {
     path: ['auth', 'mode'],
     message: 'a production stage must verify tokens against a JWKS, not a shared secret',
+  })
+  .refine((c) => !(c.production && c.jobs.testTypes), {
+    path: ['jobs', 'testTypes'],
+    message: 'a production stage must not run test job types',
+  })
+  .refine((c) => !(c.production && c.jobs.webhookAllowHosts.length > 0), {
+    path: ['jobs', 'webhookAllowHosts'],
+    message: 'a production stage must not let webhooks reach private or plain-http hosts',
   })
   .refine((c) => !(c.production && c.removalPolicy === 'destroy'), {
     path: ['removalPolicy'],

@@ -2,6 +2,7 @@ import { CfnOutput, Validations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ChatStorage } from './chat/storage';
+import { JobsStorage } from './jobs/storage';
 import { IdempotencyTable } from './platform/idempotency-table';
 import { RateLimiterStorage } from './rate-limiter/storage';
 import { ShortenerStorage } from './shortener/storage';
@@ -17,6 +18,7 @@ export class DataStack extends SwitchyardStack {
   readonly rateLimits: RateLimiterStorage;
   readonly shortener: ShortenerStorage;
   readonly chat: ChatStorage;
+  readonly jobs: JobsStorage;
   /** The HS256 signing secret, in stages whose auth mode is `secret`. */
   readonly signingSecret?: Secret;
 
@@ -26,6 +28,7 @@ export class DataStack extends SwitchyardStack {
     this.rateLimits = new RateLimiterStorage(this, 'RateLimits');
     this.shortener = new ShortenerStorage(this, 'Shortener');
     this.chat = new ChatStorage(this, 'Chat');
+    this.jobs = new JobsStorage(this, 'Jobs');
 
     if (this.config.auth.mode === 'secret') {
       this.signingSecret = new Secret(this, 'JwtSigningSecret', {

@@ -10,6 +10,7 @@ import { PlatformRestApi } from './platform/rest-api';
 import { SwitchyardStack, type SwitchyardStackProps } from './platform/stage';
 import { PlatformWebSocketApi } from './platform/websocket-api';
 import { ChatService } from './chat/service';
+import { JobQueue } from './jobs/service';
 import { RateLimiterService } from './rate-limiter/service';
 import { ShortenerService } from './shortener/service';
 
@@ -32,6 +33,7 @@ export class ServiceStack extends SwitchyardStack {
   readonly rateLimiter: RateLimiterService;
   readonly shortener: ShortenerService;
   readonly chat: ChatService;
+  readonly jobs: JobQueue;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
@@ -110,6 +112,14 @@ export class ServiceStack extends SwitchyardStack {
       connections: chatConnections,
       idempotency: data.idempotency,
       observability: this.observability,
+    });
+
+    this.jobs = new JobQueue(this, 'Jobs', {
+      restApi: this.restApi,
+      storage: data.jobs,
+      idempotency: data.idempotency,
+      observability: this.observability,
+      bus: this.bus,
     });
 
     new CfnOutput(this, 'RestApiUrl', { value: this.restApi.url, description: 'Base URL of the REST API' });

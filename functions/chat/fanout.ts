@@ -19,11 +19,11 @@ export interface FanoutResult {
  * though several instances store messages of one conversation at once.
  *
  * The order comes from a baton on the conversation, `pushedSeq`: the message with seq `n` is
- * pushed only once `pushedSeq` is `n - 1`, and then moves it to `n`. An instance that waited
- * longer than `BATON_WAIT_MS` (its predecessor crashed or hangs) takes over: it pushes every
- * message from `pushedSeq + 1` to its own, in order, from the table. A taken-over message may then
- * reach a client twice (its first instance may still push it), never out of order; clients drop a
- * seq they have seen.
+ * pushed only once `pushedSeq` is `n - 1`, and then moves it to `n`. An instance that saw the
+ * baton stand still for `BATON_WAIT_MS` (its predecessor crashed or hangs; a long line of live
+ * predecessors keeps it moving) takes over: it pushes every message from `pushedSeq + 1` to its
+ * own, in order, from the table. A taken-over message may then reach a client twice (its first
+ * instance may still push it), never out of order; clients drop a seq they have seen.
  */
 export async function fanOut(
   conversation: Conversation,
@@ -36,10 +36,17 @@ export async function fanOut(
   // successor can take it over before it has waited BATON_WAIT_MS, which starts after that commit.
   // Well within that, push without reading the baton (to the connections the caller read, if any).
   if (held?.batonSince !== undefined && now() - held.batonSince < BATON_WAIT_MS / 2) return pushAndHandOn(conversation, [message], now, held.connections);
-  const deadline = now() + BATON_WAIT_MS;
+  let deadline = now() + BATON_WAIT_MS;
+  let seen = -1;
   for (let wait = 5; ; wait = Math.min(50, wait * 2)) {
     const pushed = await readPushed(tenantId, conversationId);
     if (pushed >= message.seq) return { delivered: 0, pruned: 0 };
+    // A predecessor that pushes is alive, however long the line ahead is: only a baton that stops
+    // moving for BATON_WAIT_MS is taken over.
+    if (pushed !== seen) {
+      seen = pushed;
+      deadline = now() + BATON_WAIT_MS;
+    }
     if (pushed === message.seq - 1) return pushAndHandOn(conversation, [message], now);
     if (now() >= deadline) {
       metrics.addMetric('FanoutTakeovers', MetricUnit.Count, 1);

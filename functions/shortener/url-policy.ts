@@ -1,5 +1,5 @@
-import ipaddr from 'ipaddr.js';
 import { ValidationError } from '#shared/errors';
+import { bareHostname, ipLiteral, isLocalhostName, isMetadataHostname, isPublicUnicast } from '#shared/net/public-address';
 
 /**
  * Which target URLs a short link may point at.
@@ -18,7 +18,9 @@ import { ValidationError } from '#shared/errors';
  * redirect, and the clicking browser connects from its own network, where it could type the
  * private address just as well. These checks keep the shortener's domain from vouching for
  * obviously internal targets; they are not an SSRF defence. Any future feature that fetches the
- * target (previews, safety scans) must resolve and pin addresses itself.
+ * target (previews, safety scans) must resolve and pin addresses itself, as
+ * `#shared/net/outbound-url` does for webhooks. The address rules themselves live in
+ * `#shared/net/public-address`, shared by both.
  */
 
 export interface UrlPolicy {
@@ -37,25 +39,6 @@ const RULE_NOT_LOCALHOST = 'must not point at localhost';
 const RULE_PUBLIC_ADDRESS = 'must not point at a private, loopback, link-local or cloud metadata address';
 const RULE_NOT_SELF = 'must not point at this link shortener';
 const ruleDeniedDomain = (domain: string): string => `points at a denied domain: ${domain}`;
-
-/**
- * Cloud instance metadata endpoints. Most already fall in a refused range (link-local,
- * carrier-grade NAT, unique-local); Azure's wire server is a public address, so it needs naming.
- */
-const METADATA_ADDRESSES = new Set(
-  [
-    '169.254.169.254', // AWS, GCP, Azure IMDS, OpenStack, Oracle
-    'fd00:ec2::254', // AWS IMDS over IPv6 (Nitro)
-    '168.63.129.16', // Azure wire server
-    '100.100.100.200', // Alibaba Cloud
-  ].map((address) => ipaddr.parse(address).toNormalizedString()),
-);
-
-/** Names that resolve to a metadata endpoint inside a cloud network (compared without a trailing dot). */
-const METADATA_HOSTNAMES = new Set(['metadata.google.internal', 'metadata.goog', 'metadata', 'instance-data', 'instance-data.ec2.internal']);
-
-/** The IANA global unicast allocation; anything else in IPv6 is special-purpose or unassigned. */
-const IPV6_GLOBAL_UNICAST = ipaddr.parseCIDR('2000::/3');
 
 /**
  * Checks a target URL and returns it normalized (WHATWG `href`): scheme and host lower case,
@@ -85,9 +68,9 @@ export function checkTargetUrl(raw: string, policy: UrlPolicy, field = 'body.url
   if (url.username !== '' || url.password !== '') refuse(RULE_NO_USER_INFO);
 
   // A trailing dot names the same host (`localhost.`, `denied.example.`), so compare without it.
-  const host = url.hostname.replace(/\.+$/, '');
-  if (host === 'localhost' || host.endsWith('.localhost')) refuse(RULE_NOT_LOCALHOST);
-  if (METADATA_HOSTNAMES.has(host)) refuse(RULE_PUBLIC_ADDRESS);
+  const host = bareHostname(url.hostname);
+  if (isLocalhostName(host)) refuse(RULE_NOT_LOCALHOST);
+  if (isMetadataHostname(host)) refuse(RULE_PUBLIC_ADDRESS);
   const address = ipLiteral(host);
   if (address && !isPublicUnicast(address)) refuse(RULE_PUBLIC_ADDRESS);
 
@@ -96,33 +79,6 @@ export function checkTargetUrl(raw: string, policy: UrlPolicy, field = 'body.url
   if (denied !== undefined) refuse(ruleDeniedDomain(denied));
 
   return url.href;
-}
-
-/** The address a URL hostname (already WHATWG-normalized) names, or undefined for a domain name. */
-function ipLiteral(host: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
-  if (host.startsWith('[') && host.endsWith(']')) return ipaddr.IPv6.parse(host.slice(1, -1));
-  // The URL parser has already turned every numeric IPv4 form into four decimal parts.
-  if (ipaddr.IPv4.isValidFourPartDecimal(host)) return ipaddr.IPv4.parse(host);
-  return undefined;
-}
-
-/**
- * Whether an address is one the public Internet routes to a single host. An allow-list: ranges
- * ipaddr.js knows as special (private, loopback, link-local, unique-local, unspecified,
- * carrier-grade NAT, reserved, broadcast, multicast, documentation, ...) are all refused.
- * An IPv4-mapped IPv6 address is judged by its IPv4 address, because dual-stack sockets
- * connect to it. Other IPv6 forms that embed IPv4 (NAT64 `64:ff9b::/96`, 6to4 `2002::/16`,
- * Teredo `2001::/32`, IPv4-translated, and the deprecated IPv4-compatible `::a.b.c.d`) are
- * refused whatever they embed: ipaddr.js classifies them but does not decode them, and no
- * honest short link needs a transition address written out literally.
- */
-function isPublicUnicast(address: ipaddr.IPv4 | ipaddr.IPv6): boolean {
-  if (address.kind() === 'ipv6') {
-    const v6 = address as ipaddr.IPv6;
-    if (v6.isIPv4MappedAddress()) return isPublicUnicast(v6.toIPv4Address());
-    if (!v6.match(IPV6_GLOBAL_UNICAST)) return false;
-  }
-  return !METADATA_ADDRESSES.has(address.toNormalizedString()) && address.range() === 'unicast';
 }
 
 /**

@@ -7,6 +7,8 @@ import { type ConsumerOptions, consumerHandler, jsonPayload, pathOf, recordRunne
 export interface SqsRecordMetadata {
   readonly messageId: string;
   readonly queueArn: string;
+  /** For `ChangeMessageVisibility` (a consumer that sets its own retry delay). */
+  readonly receiptHandle: string;
   /** FIFO queues only. */
   readonly messageGroupId?: string;
   readonly deduplicationId?: string;
@@ -48,6 +50,7 @@ export function sqsMetadata(record: SQSRecord): SqsRecordMetadata {
   return {
     messageId: record.messageId,
     queueArn: record.eventSourceARN,
+    receiptHandle: record.receiptHandle,
     ...(MessageGroupId ? { messageGroupId: MessageGroupId } : {}),
     ...(MessageDeduplicationId ? { deduplicationId: MessageDeduplicationId } : {}),
     receiveCount: Number(ApproximateReceiveCount),

@@ -1,4 +1,5 @@
 import { chatRoutes } from './chat';
+import { jobRoutes } from './jobs';
 import { platformRoutes } from './platform';
 import { rateLimiterRoutes } from './rate-limiter';
 import { shortenerRoutes } from './shortener';
@@ -9,4 +10,4 @@ import type { RouteContract } from './route';
  * infra test proves that API Gateway serves exactly these routes, no more and no fewer.
  * A domain adds its routes here when it lands.
  */
-export const allRoutes: readonly RouteContract[] = [...platformRoutes, ...rateLimiterRoutes, ...shortenerRoutes, ...chatRoutes];
+export const allRoutes: readonly RouteContract[] = [...platformRoutes, ...rateLimiterRoutes, ...shortenerRoutes, ...chatRoutes, ...jobRoutes];

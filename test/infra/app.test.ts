@@ -169,6 +169,39 @@ describe.each(['dev', 'prod'])('stage %s', (stage) => {
     expect(actionsOf('ChatListConversations', true)).toEqual(['dynamodb:Query']);
   });
 
+  it('gives each job lane its own worker, a visibility timeout six times the worker timeout, a FIFO dead-letter queue and the stage concurrency', () => {
+    // Prepare
+    const { serviceTemplate, service } = stages[stage]!;
+    const { jobs } = stageConfigs[stage]!;
+    const resolve = (construct: { node: { defaultChild?: unknown } }) => service.getLogicalId(construct.node.defaultChild as CfnElement);
+    const queues = resourcesOf(serviceTemplate, 'AWS::SQS::Queue');
+    const functions = resourcesOf(serviceTemplate, 'AWS::Lambda::Function');
+    const mappings = Object.values(resourcesOf(serviceTemplate, 'AWS::Lambda::EventSourceMapping')).map((m) => m.Properties as Record<string, any>);
+
+    // Assess
+    for (const priority of ['high', 'normal', 'low'] as const) {
+      const lane = service.jobs.lanes[priority];
+      const queue = queues[resolve(lane.queue)]!.Properties as Record<string, any>;
+      const deadLetters = queues[resolve(lane.deadLetters)]!.Properties as Record<string, any>;
+      const worker = functions[resolve(lane.worker)]!.Properties as Record<string, any>;
+      expect(worker['Timeout'], priority).toBe(jobs.batchSize * jobs.maxTimeoutSeconds + 15);
+      expect(queue['FifoQueue'], priority).toBe(true);
+      expect(queue['VisibilityTimeout'], priority).toBe(6 * worker['Timeout']);
+      expect(deadLetters['FifoQueue'], priority).toBe(true);
+      expect(JSON.stringify(queue['RedrivePolicy']), priority).toContain(resolve(lane.deadLetters));
+      expect(worker['Environment']['Variables']['JOBS_LANE']).toBe(priority);
+      const mapping = mappings.filter((m) => JSON.stringify(m['FunctionName']).includes(resolve(lane.worker)));
+      expect(mapping, priority).toHaveLength(1);
+      expect(JSON.stringify(mapping[0]!['EventSourceArn'])).toContain(resolve(lane.queue));
+      expect(mapping[0]!['ScalingConfig'], priority).toEqual({ MaximumConcurrency: jobs.laneConcurrency[priority] });
+      expect(mapping[0]!['FunctionResponseTypes'], priority).toEqual(['ReportBatchItemFailures']);
+      expect(mapping[0]!['BatchSize'], priority).toBe(jobs.batchSize);
+    }
+    expect(Object.values(functions).filter((f) => (f.Properties as Record<string, any>)['Environment']['Variables']['JOBS_TEST_TYPES'] === 'true').length > 0).toBe(jobs.testTypes);
+    const rules = Object.values(resourcesOf(serviceTemplate, 'AWS::Events::Rule')).map((r) => r.Properties as Record<string, any>);
+    expect(rules.filter((r) => r['ScheduleExpression'] === 'rate(1 minute)')).toHaveLength(1);
+  });
+
   it('requires an API key on the rate-limit service routes, metered by the usage plans of the stage configuration', () => {
     // Prepare
     const { serviceTemplate } = stages[stage]!;
@@ -250,7 +283,8 @@ describe('production', () => {
     const parameters = prod.serviceTemplate.toJSON()['Parameters'] as Record<string, { AllowedPattern?: string }>;
 
     // Assess
-    expect(statefulResources(prod.dataTemplate).some((r) => r.includes('SecretsManager'))).toBe(false);
+    // The only secret production keeps is the webhook signing key: no token signing secret.
+    expect(Object.keys(resourcesOf(prod.dataTemplate, 'AWS::SecretsManager::Secret')).every((id) => id.startsWith('JobsWebhookSigningSecret'))).toBe(true);
     expect(parameters['JwksUrl']?.AllowedPattern).toBe('^https://.+');
     expect(parameters).toHaveProperty('JwtIssuer');
     expect(parameters).toHaveProperty('JwtAudience');
@@ -261,15 +295,29 @@ describe('production', () => {
 });
 
 describe('development', () => {
+  it('lets only the job workers read the webhook signing secret', () => {
+    // Prepare
+    const dev = stages['dev']!;
+    const secretId = Object.keys(resourcesOf(dev.dataTemplate, 'AWS::SecretsManager::Secret')).find((id) => id.startsWith('JobsWebhookSigningSecret'))!;
+    const readers = Object.values(resourcesOf(dev.serviceTemplate, 'AWS::IAM::Policy'))
+      .map((p) => JSON.stringify(p.Properties))
+      .filter((p) => p.includes('secretsmanager:GetSecretValue') && p.includes(secretId));
+
+    // Assess
+    expect(secretId).toBeDefined();
+    expect(readers).toHaveLength(3);
+    for (const policy of readers) expect(policy).toMatch(/JobsWorker|Jobs(High|Normal|Low)Worker/);
+  });
+
   it('signs development tokens with a generated secret that only the authorizers may read', () => {
     // Prepare
     const dev = stages['dev']!;
-    const secretId = Object.keys(resourcesOf(dev.dataTemplate, 'AWS::SecretsManager::Secret'))[0]!;
+    const secretId = Object.keys(resourcesOf(dev.dataTemplate, 'AWS::SecretsManager::Secret')).find((id) => id.startsWith('JwtSigningSecret'))!;
     const policies = Object.values(resourcesOf(dev.serviceTemplate, 'AWS::IAM::Policy')).map((p) => JSON.stringify(p.Properties));
 
     // Assess
     expect(secretId).toBeDefined();
-    const readers = policies.filter((p) => p.includes('secretsmanager:GetSecretValue'));
+    const readers = policies.filter((p) => p.includes('secretsmanager:GetSecretValue') && p.includes(secretId));
     expect(readers).toHaveLength(2);
     expect(tablesNotProductionReady(dev.dataTemplate).some((p) => p.includes('point-in-time'))).toBe(true);
   });

@@ -46,5 +46,6 @@ export const stageConfigs = cdkJson.context['stages'] as Record<
       usagePlans: Record<string, { throttle?: { rateLimit: number; burstLimit: number }; quota?: { limit: number; period: string }; apiKeys: string[] }>;
     };
     rateLimits: { defaults: string[]; webSocketDefaults: string[]; policies: Record<string, unknown> };
+    jobs: { maxTimeoutSeconds: number; batchSize: number; laneConcurrency: Record<'high' | 'normal' | 'low', number>; testTypes: boolean };
   }
 >;

@@ -136,6 +136,30 @@ describe('fanOut', () => {
     expect(await pushedSeqOf(r)).toBe(4);
   });
 
+  it('waits behind a long line of predecessors that keep pushing, however long it takes, and takes nothing over', async () => {
+    // Prepare: 1 and 2 stored and not pushed yet; the baton moves 0 -> 1 -> 2, ten readings
+    // apart, while each reading of the clock moves it 250 ms on: 7.5 s in all, but never 3 s
+    // without progress.
+    const r = await room();
+    const [, , m3] = await r.append(3);
+    const readings = [...Array(10).fill(0), ...Array(10).fill(1), ...Array(10).fill(2)] as number[];
+    const send = r.chat.documentClient.send.bind(r.chat.documentClient);
+    vi.spyOn(r.chat.documentClient, 'send').mockImplementation(((command: { input?: { ProjectionExpression?: string } }) =>
+      command.input?.ProjectionExpression === 'pushedSeq' && readings.length
+        ? Promise.resolve({ Item: { pushedSeq: readings.shift() } })
+        : send(command as never)) as never);
+    let now = T0;
+
+    // Act
+    const result = await r.chat.fanout.fanOut(r.conversation, m3!, () => (now += 250));
+
+    // Assess: only its own message, at the first reading of 2.
+    expect(readings).toHaveLength(9);
+    expect(now - T0).toBeGreaterThan(3_000);
+    expect(result).toEqual({ delivered: 5, pruned: 0 });
+    for (const connectionId of r.all) expect(messageSeqs(api.framesTo(connectionId))).toEqual([3]);
+  });
+
   it('hands the baton on past a takeover though the instance it took over from finishes meanwhile', async () => {
     // Prepare: 1, 2 and 3 stored. The instance of 1 stalls on its posts; the instance of 2 takes
     // over (pushing 1 and 2), and just before it hands the baton on, the instance of 1 finishes.

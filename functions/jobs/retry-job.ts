@@ -1,0 +1,15 @@
+import { retryJobRoute } from '#shared/contracts/jobs';
+import { ConflictError, NotFoundError } from '#shared/errors';
+import { httpHandler } from '#shared/http/handler';
+import { logger } from '#shared/powertools';
+import { requeueDeadJob } from './requeue';
+
+/** POST /v1/jobs/{jobId}/retry: a dead job back to its lane, attempts counted afresh. */
+export const handler = httpHandler(retryJobRoute, async ({ params, principal }) => {
+  const { queued, before } = await requeueDeadJob(principal.tenantId, params.jobId, logger);
+  if (!queued) {
+    if (!before) throw new NotFoundError(`no job ${params.jobId}`);
+    throw new ConflictError(`job ${params.jobId} is ${before.status}, not dead`);
+  }
+  return { status: 202, body: { jobId: queued.jobId, status: queued.status } };
+});
