@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver } from '../unit/jobs/receiver';
+import { startReceiver, type Receiver } from '../support/receiver';
 import { e2eTarget, uniqueTenant } from './support';
 
 const target = e2eTarget();

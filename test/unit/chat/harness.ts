@@ -4,6 +4,7 @@ import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { beforeEach, expect, vi } from 'vitest';
+import { bodyOf, problemOf, restApiEvent } from '../../support/api-gateway';
 import { useLocalTable, type LocalTable } from '../../support/dynamodb';
 import { lambdaContext } from '../../support/lambda-context';
 
@@ -201,35 +202,14 @@ export function disconnectEvent(caller: Caller | undefined, connectionId: string
   } as APIGatewayProxyWebsocketEventV2;
 }
 
-/** An API Gateway REST (v1, proxy) event as the platform's API hands it to a function. */
+/** An API Gateway REST (v1, proxy) event as the platform's API hands it to a function; with the caller's authorizer context when there is one. */
 export function apiEvent(
   method: string,
   resource: string,
   path: string,
-  parts: { caller?: Caller; body?: unknown; pathParameters?: Record<string, string>; query?: Record<string, string> } = {},
+  { caller, ...parts }: { caller?: Caller; body?: unknown; pathParameters?: Record<string, string>; query?: Record<string, string> } = {},
 ): APIGatewayProxyEvent {
-  return {
-    resource,
-    path,
-    httpMethod: method,
-    headers: { Host: API_DOMAIN, 'X-Forwarded-Proto': 'https', ...(parts.body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-    multiValueHeaders: {},
-    queryStringParameters: parts.query ?? null,
-    multiValueQueryStringParameters: null,
-    pathParameters: parts.pathParameters ?? null,
-    stageVariables: null,
-    body: parts.body === undefined ? null : JSON.stringify(parts.body),
-    isBase64Encoded: false,
-    requestContext: {
-      resourcePath: resource,
-      httpMethod: method,
-      stage: STAGE,
-      domainName: API_DOMAIN,
-      requestId: randomUUID(),
-      identity: { sourceIp: '198.51.100.7' },
-      ...(parts.caller ? { authorizer: authorizerOf(parts.caller) } : {}),
-    },
-  } as unknown as APIGatewayProxyEvent;
+  return restApiEvent(method, resource, path, { ...parts, ...(caller ? { authorizer: authorizerOf(caller) } : {}), domainName: API_DOMAIN, stage: STAGE });
 }
 
 /** POST /v1/conversations. */
@@ -261,16 +241,7 @@ export const removeMemberEvent = (caller: Caller, conversationId: string, userId
 /** GET /v1/presence?userIds=... (the ids joined with commas as given). */
 export const getPresenceEvent = (caller: Caller, userIds: string) => apiEvent('GET', '/v1/presence', '/v1/presence', { caller, query: { userIds } });
 
-export function bodyOf<T = Record<string, unknown>>(result: APIGatewayProxyResult): T {
-  return JSON.parse(result.body) as T;
-}
-
-/** The problem+json body of a response, after checking its status and content type. */
-export function problemOf(result: APIGatewayProxyResult, status: number): Record<string, unknown> {
-  expect(result.statusCode, result.body).toBe(status);
-  expect(result.headers?.['content-type']).toBe('application/problem+json');
-  return bodyOf(result);
-}
+export { bodyOf, problemOf };
 
 /** Starts a conversation through POST /v1/conversations and returns its id, failing the test unless it was created. */
 export async function startConversation(chat: Chat, creator: Caller, others: readonly string[]): Promise<string> {

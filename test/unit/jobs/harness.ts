@@ -11,11 +11,12 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, ScheduledEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { beforeEach, expect, vi } from 'vitest';
+import { beforeEach, vi } from 'vitest';
 import type { Priority } from '#shared/contracts/jobs';
-import type { SqsHandler, SqsRecordMetadata } from '#shared/consumer/sqs';
+import { sqsMetadata, type SqsHandler, type SqsRecordMetadata } from '#shared/consumer/sqs';
 import type { JobMessage } from '../../../functions/jobs/lanes';
 import { indexKeys, jobKey, type JobItem } from '../../../functions/jobs/store';
+import { bodyOf, problemOf, restApiEvent } from '../../support/api-gateway';
 import { useLocalTable, type LocalTable } from '../../support/dynamodb';
 import { lambdaContext } from '../../support/lambda-context';
 
@@ -506,18 +507,9 @@ export function useS3(): { readonly puts: () => PutObject[]; readonly mock: AwsC
   };
 }
 
-/** The metadata a consumer gets with a record of an SQS event (built here, so the harness loads no consumer code). */
+/** The metadata a consumer gets with a record of an SQS event. */
 export function metadataOf(record: SQSRecord): SqsRecordMetadata {
-  const { MessageGroupId, MessageDeduplicationId, ApproximateReceiveCount, SentTimestamp } = record.attributes;
-  return {
-    messageId: record.messageId,
-    queueArn: record.eventSourceARN,
-    receiptHandle: record.receiptHandle,
-    ...(MessageGroupId ? { messageGroupId: MessageGroupId } : {}),
-    ...(MessageDeduplicationId ? { deduplicationId: MessageDeduplicationId } : {}),
-    receiveCount: Number(ApproximateReceiveCount),
-    sentAt: new Date(Number(SentTimestamp)).toISOString(),
-  };
+  return sqsMetadata(record);
 }
 
 /** The worker of a lane, from the module graph of the last `loadJobs`. */
@@ -593,28 +585,8 @@ interface EventParts {
 /** An API Gateway REST (v1, proxy) event of an authorized caller, as the platform's API hands it to a function. */
 export function apiEvent(method: string, resource: string, path: string, caller: Caller, parts: EventParts = {}): APIGatewayProxyEvent {
   const userId = caller.userId ?? 'alice';
-  return {
-    resource,
-    path,
-    httpMethod: method,
-    headers: { Host: API_DOMAIN, 'X-Forwarded-Proto': 'https', ...(parts.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...parts.headers },
-    multiValueHeaders: {},
-    queryStringParameters: parts.query ?? null,
-    multiValueQueryStringParameters: null,
-    pathParameters: parts.pathParameters ?? null,
-    stageVariables: null,
-    body: parts.body === undefined ? null : typeof parts.body === 'string' ? parts.body : JSON.stringify(parts.body),
-    isBase64Encoded: false,
-    requestContext: {
-      resourcePath: resource,
-      httpMethod: method,
-      stage: STAGE,
-      domainName: API_DOMAIN,
-      requestId: randomUUID(),
-      identity: { sourceIp: '198.51.100.7' },
-      authorizer: { principalId: userId, userId, tenantId: caller.tenantId, scopes: caller.scopes ?? 'jobs:read jobs:write jobs:admin' },
-    },
-  } as unknown as APIGatewayProxyEvent;
+  const authorizer = { principalId: userId, userId, tenantId: caller.tenantId, scopes: caller.scopes ?? 'jobs:read jobs:write jobs:admin' };
+  return restApiEvent(method, resource, path, { ...parts, authorizer, domainName: API_DOMAIN, stage: STAGE });
 }
 
 /** POST /v1/jobs. */
@@ -633,16 +605,7 @@ export const retryEvent = (caller: Caller, jobId: string) => apiEvent('POST', '/
 /** POST /v1/jobs/dlq/redrive. */
 export const redriveEvent = (caller: Caller, body: unknown = {}) => apiEvent('POST', '/v1/jobs/dlq/redrive', '/v1/jobs/dlq/redrive', caller, { body });
 
-export function bodyOf<T = Record<string, unknown>>(result: APIGatewayProxyResult): T {
-  return JSON.parse(result.body) as T;
-}
-
-/** The problem+json body of a response, after checking its status and content type. */
-export function problemOf(result: APIGatewayProxyResult, status: number): Record<string, unknown> {
-  expect(result.statusCode, result.body).toBe(status);
-  expect(result.headers?.['content-type']).toBe('application/problem+json');
-  return bodyOf(result);
-}
+export { bodyOf, problemOf };
 
 /** The fields a 400 names. */
 export function violatedFields(result: APIGatewayProxyResult): string[] {

@@ -6,7 +6,7 @@ import type { Resolver } from '#shared/net/outbound-url';
 import { resilientCall, type ResilienceOptions } from '#shared/resilience';
 import { PermanentJobError, type JobContext } from '../../../functions/jobs/types/job-type';
 import { makeWebhookDeliver, signingKey, WebhookDeliverPayloadSchema, type WebhookDeliverDeps, type WebhookDeliveryResult } from '../../../functions/jobs/types/webhook-deliver';
-import { eventually, startReceiver, type Receiver } from './receiver';
+import { eventually, startReceiver, type Receiver } from '../../support/receiver';
 
 const KEY = randomBytes(32);
 const SECRET = `whsec_${KEY.toString('base64')}`;

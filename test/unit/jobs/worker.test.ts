@@ -248,10 +248,20 @@ describe('workJob: failures, retries and dead jobs', () => {
 });
 
 describe('workJob: messages it drops', () => {
-  it.each([
-    { case: 'a cancelled job', stored: (job: JobItem) => ({ ...job, status: 'cancelled' as const }) },
-    { case: 'a job whose run has moved on (a message of an older run)', stored: (job: JobItem) => ({ ...job, run: 2 }) },
-  ])('drops the message of $case: no run, no event, the record not failed', async ({ stored }) => {
+  it.each<[title: string, stored: (job: JobItem) => JobItem, announced: (job: JobItem) => string[]]>([
+    ['drops the message of a cancelled job: no run, no event, the record not failed', (job) => ({ ...job, status: 'cancelled' }), () => []],
+    [
+      'drops the message of a job whose run has moved on (a message of an older run): no run, no event, the record not failed',
+      (job) => ({ ...job, run: 2 }),
+      () => [],
+    ],
+    // Consumers drop the repeat by its event id.
+    [
+      'runs a job already succeeded (a duplicate delivery) no more, and announces its end again under the same event id',
+      (job) => ({ ...job, status: 'succeeded', attempts: 1, result: { echoed: null } }),
+      (job) => [`${job.jobId}-1-JobSucceeded`],
+    ],
+  ])('%s', async (_, stored, announced) => {
     // Prepare
     await loadJobs(table);
     const worker = await loadWorker();
@@ -267,27 +277,7 @@ describe('workJob: messages it drops', () => {
     expect(response.batchItemFailures).toEqual([]);
     expect(runs).not.toHaveBeenCalled();
     expect(await storedJob(table, job)).toEqual(before);
-    expect(bus.events()).toEqual([]);
-    expect(sqs.sent()).toEqual([]);
-  });
-
-  it('runs a job already succeeded (a duplicate delivery) no more, and announces its end again under the same event id', async () => {
-    // Prepare
-    await loadJobs(table);
-    const worker = await loadWorker();
-    const job = jobItem();
-    const before = { ...job, status: 'succeeded' as const, attempts: 1, result: { echoed: null } };
-    await putJobs(table, before);
-    const runs = vi.spyOn(worker.types.testEcho, 'run');
-
-    // Act
-    const response = await worker.handler(laneEvent(job), context);
-
-    // Assess: consumers drop the repeat by its event id.
-    expect(response.batchItemFailures).toEqual([]);
-    expect(runs).not.toHaveBeenCalled();
-    expect(await storedJob(table, job)).toEqual(before);
-    expect(bus.events().map((event) => event.detail.metadata['eventId'])).toEqual([`${job.jobId}-1-JobSucceeded`]);
+    expect(bus.events().map((event) => event.detail.metadata['eventId'])).toEqual(announced(job));
     expect(sqs.sent()).toEqual([]);
   });
 

@@ -15,7 +15,7 @@ import {
   type OutboundPolicy,
   type Resolver,
 } from '#shared/net/outbound-url';
-import { startReceiver, type Receiver } from '../jobs/receiver';
+import { startReceiver, type Receiver } from '../../support/receiver';
 
 const NO_ALLOW_LIST: OutboundPolicy = { allowHosts: [] };
 

@@ -6,6 +6,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, CloudWatchLogsEvent, 
 import { expect, vi } from 'vitest';
 import { ClickEventSchema, CLICK_TYPE, type ClickEvent } from '#shared/contracts/shortener-events';
 import type { LogsHandler } from '#shared/consumer/logs';
+import { bodyOf, problemOf, restApiEvent } from '../../support/api-gateway';
 import { useLocalTable, type LocalTable } from '../../support/dynamodb';
 import { lambdaContext } from '../../support/lambda-context';
 
@@ -125,33 +126,12 @@ interface EventParts {
   readonly query?: Record<string, string>;
 }
 
-/** An API Gateway REST (v1, proxy) event as the platform's API hands it to a function. */
-export function apiEvent(method: string, resource: string, path: string, parts: EventParts = {}): APIGatewayProxyEvent {
-  const { caller } = parts;
-  return {
-    resource,
-    path,
-    httpMethod: method,
-    headers: { Host: API_DOMAIN, 'X-Forwarded-Proto': 'https', ...(parts.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...parts.headers },
-    multiValueHeaders: {},
-    queryStringParameters: parts.query ?? null,
-    multiValueQueryStringParameters: null,
-    pathParameters: parts.pathParameters ?? null,
-    stageVariables: null,
-    body: parts.body === undefined ? null : typeof parts.body === 'string' ? parts.body : JSON.stringify(parts.body),
-    isBase64Encoded: false,
-    requestContext: {
-      resourcePath: resource,
-      httpMethod: method,
-      stage: STAGE,
-      domainName: API_DOMAIN,
-      requestId: randomUUID(),
-      identity: { sourceIp: '198.51.100.7' },
-      ...(caller
-        ? { authorizer: { principalId: caller.userId ?? 'alice', userId: caller.userId ?? 'alice', tenantId: caller.tenantId, scopes: caller.scopes ?? 'links:read links:write' } }
-        : {}),
-    },
-  } as unknown as APIGatewayProxyEvent;
+/** An API Gateway REST (v1, proxy) event as the platform's API hands it to a function; with the caller's authorizer context when there is one. */
+export function apiEvent(method: string, resource: string, path: string, { caller, ...parts }: EventParts = {}): APIGatewayProxyEvent {
+  const authorizer = caller
+    ? { principalId: caller.userId ?? 'alice', userId: caller.userId ?? 'alice', tenantId: caller.tenantId, scopes: caller.scopes ?? 'links:read links:write' }
+    : undefined;
+  return restApiEvent(method, resource, path, { ...parts, ...(authorizer ? { authorizer } : {}), domainName: API_DOMAIN, stage: STAGE });
 }
 
 /** POST /v1/links. */
@@ -171,16 +151,7 @@ export const statsEvent = (caller: Caller, code: string) =>
 /** GET /{code}: public, no authorizer. */
 export const redirectEvent = (code: string, headers: Record<string, string> = {}) => apiEvent('GET', '/{code}', `/${code}`, { pathParameters: { code }, headers });
 
-export function bodyOf<T = Record<string, unknown>>(result: APIGatewayProxyResult): T {
-  return JSON.parse(result.body) as T;
-}
-
-/** The problem+json body of a response, after checking its status and content type. */
-export function problemOf(result: APIGatewayProxyResult, status: number): Record<string, unknown> {
-  expect(result.statusCode).toBe(status);
-  expect(result.headers?.['content-type']).toBe('application/problem+json');
-  return bodyOf(result);
-}
+export { bodyOf, problemOf };
 
 /** The fields a 400 names. */
 export function violatedFields(result: APIGatewayProxyResult): string[] {
