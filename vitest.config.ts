@@ -30,6 +30,10 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           // The local cloud starts once for the whole suite (synth, DynamoDB Local, gateways).
           globalSetup: ['test/e2e/global-setup.ts'],
+          // Two files at once, whatever the machine's cores: the crash test mostly waits out a
+          // visibility timeout, and the others run beside it one by one (more at once starve the
+          // shared local cloud on two cores).
+          maxWorkers: 2,
           testTimeout: 30_000,
           hookTimeout: 180_000,
         },

@@ -91,9 +91,19 @@ function generatedName(stackName: string, logicalId: string, max: number, lowerC
   return lowerCase ? name.toLowerCase() : name;
 }
 
-function given(props: Record<string, unknown>, key: string): string | undefined {
+/**
+ * A physical name the template gives: a literal, or an `Fn::Join` of literals and the pseudo
+ * parameters a name may carry to be unique (`switchyard-dev-results-${AWS::AccountId}-${AWS::Region}`).
+ * Anything else (a reference to another resource) leaves the name to be generated.
+ */
+function given(props: Record<string, unknown>, key: string, env?: LocalEnvironment): string | undefined {
   const value = props[key];
-  return typeof value === 'string' && value ? value : undefined;
+  if (typeof value === 'string') return value || undefined;
+  const join = (value as { 'Fn::Join'?: unknown } | undefined)?.['Fn::Join'];
+  if (!env || !Array.isArray(join) || join.length !== 2 || typeof join[0] !== 'string' || !Array.isArray(join[1])) return undefined;
+  const pseudo: Record<string, string> = { 'AWS::AccountId': env.account, 'AWS::Region': env.region, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com' };
+  const parts = (join[1] as unknown[]).map((part) => (typeof part === 'string' ? part : pseudo[String((part as { Ref?: unknown } | null)?.Ref)]));
+  return parts.every((part) => part !== undefined) ? parts.join(join[0]) : undefined;
 }
 
 /** The local identity of one resource. */
@@ -102,23 +112,23 @@ export function identityOf(type: string, logicalId: string, props: Record<string
   const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:${account}:${resource}`;
   switch (type) {
     case 'AWS::Lambda::Function': {
-      const name = given(props, 'FunctionName') ?? generatedName(ctx.stackName, logicalId, 64);
+      const name = given(props, 'FunctionName', ctx.env) ?? generatedName(ctx.stackName, logicalId, 64);
       return { ref: name, attributes: { Arn: arn('lambda', `function:${name}`) } };
     }
     case 'AWS::DynamoDB::Table':
     case 'AWS::DynamoDB::GlobalTable': {
-      const name = given(props, 'TableName') ?? generatedName(ctx.stackName, logicalId, 255);
+      const name = given(props, 'TableName', ctx.env) ?? generatedName(ctx.stackName, logicalId, 255);
       const tableArn = arn('dynamodb', `table/${name}`);
       return { ref: name, attributes: { Arn: tableArn, StreamArn: `${tableArn}/stream/2026-01-01T00:00:00.000` } };
     }
     case 'AWS::SQS::Queue': {
       const fifo = props['FifoQueue'] === true || props['FifoQueue'] === 'true';
-      const name = given(props, 'QueueName') ?? `${generatedName(ctx.stackName, logicalId, fifo ? 75 : 80)}${fifo ? '.fifo' : ''}`;
+      const name = given(props, 'QueueName', ctx.env) ?? `${generatedName(ctx.stackName, logicalId, fifo ? 75 : 80)}${fifo ? '.fifo' : ''}`;
       const url = `${ctx.sqsEndpoint}/${account}/${name}`;
       return { ref: url, attributes: { Arn: arn('sqs', name), QueueName: name, QueueUrl: url } };
     }
     case 'AWS::S3::Bucket': {
-      const name = given(props, 'BucketName') ?? generatedName(ctx.stackName, logicalId, 63, true);
+      const name = given(props, 'BucketName', ctx.env) ?? generatedName(ctx.stackName, logicalId, 63, true);
       return {
         ref: name,
         attributes: {

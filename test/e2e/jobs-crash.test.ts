@@ -9,7 +9,7 @@ type Job = { jobId: string; type: string; status: string; attempts: number; resu
 
 /**
  * A worker that dies mid-batch: its batch comes back after the lane's visibility timeout (six
- * times the worker's timeout: 210 s on the dev stage), so this test is long, and in a file of its
+ * times the worker's timeout: 150 s on the dev stage), so this test is long, and in a file of its
  * own so that it runs beside the others. Local only: the webhook receiver is on this machine,
  * which only the dev stage's allow-list lets webhooks reach.
  */

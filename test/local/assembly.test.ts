@@ -1,6 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { App, Aws, Stack } from 'aws-cdk-lib';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readAssembly } from '../../local/assembly/read';
 import type { CloudModel } from '../../local/model';
@@ -133,5 +136,28 @@ describe('readAssembly', () => {
     expect(bucket.lambdaNotifications).toEqual([{ arn: fnNamed('Echo').arn, events: ['s3:ObjectRemoved:*'] }]);
     expect(model.functions.map((f) => f.logicalId).some((id) => id.startsWith('BucketNotificationsHandler'))).toBe(false);
     expect(model.functions.every((f) => f.unresolved.every((u) => u.name !== '(code)'))).toBe(true);
+  });
+});
+
+describe('readAssembly: physical names', () => {
+  it('keeps a name joined from literals and pseudo parameters, and generates one that refers to another resource', () => {
+    // Prepare
+    const outdir = mkdtempSync(join(tmpdir(), 'local-names-'));
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'names-stack');
+    const other = new Bucket(stack, 'Other');
+    new Bucket(stack, 'Results', { bucketName: `results-${Aws.ACCOUNT_ID}-${Aws.REGION}` });
+    new Queue(stack, 'Named', { queueName: `jobs-${Aws.REGION}` });
+    new Queue(stack, 'Derived', { queueName: `${other.bucketName}-events` });
+    app.synth();
+
+    // Act
+    const named = readAssembly(outdir, { env, endpoints: { sqs: 'http://127.0.0.1:4566', api: () => 'http://127.0.0.1:3000' } });
+
+    // Assess
+    expect(named.buckets.map((b) => b.name)).toContain(`results-${env.account}-${env.region}`);
+    const queues = named.queues.map((q) => q.name);
+    expect(queues).toContain(`jobs-${env.region}`);
+    expect(queues.find((name) => name.endsWith('-events'))).toBeUndefined();
   });
 });
