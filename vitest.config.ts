@@ -9,6 +9,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['test/unit/**/*.test.ts', 'test/local/**/*.test.ts'],
           testTimeout: 30_000,
         },
@@ -17,6 +18,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'infra',
+          sequence: { groupOrder: 1 },
           include: ['test/infra/**/*.test.ts'],
           // Infra tests synthesize the whole app (esbuild bundling included); give them room.
           testTimeout: 120_000,
@@ -27,6 +29,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'e2e',
+          // Its own group (run last), since it runs a different number of files at once.
+          sequence: { groupOrder: 2 },
           include: ['test/e2e/**/*.test.ts'],
           // The local cloud starts once for the whole suite (synth, DynamoDB Local, gateways).
           globalSetup: ['test/e2e/global-setup.ts'],
