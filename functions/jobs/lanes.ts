@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { sqsClient } from '#shared/clients/sqs';
@@ -43,21 +44,28 @@ export const deadLetterUrl = (priority: Priority): string => queuesFromEnv()[`JO
 
 /**
  * The message group: jobs sharing a `groupKey` (within their tenant) run one at a time, in
- * order; a job without one is its own group, so it waits for no other.
+ * order; a job without one is its own group, so it waits for no other. The group key is hashed
+ * (SHA-256, base64url: 43 characters): SQS allows 128 characters in a group id, and a tenant id
+ * (up to 64) and a group key (up to 128) together could exceed it.
  */
-export const groupOf = (job: Pick<JobItem, 'tenantId' | 'jobId' | 'groupKey'>): string => (job.groupKey ? `${job.tenantId}#${job.groupKey}` : job.jobId);
+export const groupOf = (job: Pick<JobItem, 'tenantId' | 'jobId' | 'groupKey'>): string =>
+  job.groupKey ? `${job.tenantId}#${createHash('sha256').update(job.groupKey).digest('base64url')}` : job.jobId;
 
 const messageOf = (job: Pick<JobItem, 'tenantId' | 'jobId' | 'run'>): JobMessage => ({ tenantId: job.tenantId, jobId: job.jobId, run: job.run });
 
-/** Sends a job's run to its lane. The deduplication id is the job and run, so a repeated send within SQS's 5 minutes is dropped. */
-export async function enqueue(job: JobItem): Promise<void> {
+/**
+ * Sends a job's run to its lane. The deduplication id is the job and run, so a repeated send
+ * within SQS's 5 minutes is dropped; a send that must get through beside the run's first message
+ * (a redrive of a message SQS gave up on) gives its own `deduplicationSuffix`.
+ */
+export async function enqueue(job: JobItem, deduplicationSuffix?: string): Promise<void> {
   await sqsClient.send(
     new SendMessageCommand(
       sendMessageInput({
         queueUrl: laneUrl(job.priority),
         body: messageOf(job),
         groupId: groupOf(job),
-        deduplicationId: `${job.jobId}-${job.run}`,
+        deduplicationId: `${job.jobId}-${job.run}${deduplicationSuffix ? `-${deduplicationSuffix}` : ''}`,
         correlationId: job.correlationId,
       }),
     ),

@@ -1,11 +1,12 @@
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { sqsClient } from '#shared/clients/sqs';
-import { PrioritySchema, redriveJobsRoute, type Priority } from '#shared/contracts/jobs';
+import { PrioritySchema, redriveJobsRoute, type JobStatus, type Priority } from '#shared/contracts/jobs';
 import { httpHandler } from '#shared/http/handler';
 import { logger, metrics } from '#shared/powertools';
-import { deadLetterUrl, JobMessageSchema } from './lanes';
+import { deadLetterUrl, enqueue, JobMessageSchema, type JobMessage } from './lanes';
 import { requeueDeadJob } from './requeue';
+import { readJob } from './store';
 
 /** How long a received dead-letter message stays hidden while it is handled. */
 const HOLD_SECONDS = 30;
@@ -14,9 +15,8 @@ const HOLD_SECONDS = 30;
 const MAX_RECEIVES = 30;
 
 /**
- * Takes the tenant's messages off one lane's dead-letter queue, up to `max`: each whose job is
- * still dead (of that run) goes back to its lane as a new run; each whose job is not (retried
- * through the API, cancelled) is deleted as stale. Other tenants' messages stay hidden while the
+ * Takes the tenant's messages off one lane's dead-letter queue, up to `max`: each whose job has
+ * not ended goes back to its lane (`redriveMessage`); the others are deleted as stale. Other tenants' messages stay hidden while the
  * call goes on (so later receives reach past them), and are made visible again at its end.
  */
 async function redriveLane(tenantId: string, priority: Priority, max: number): Promise<{ redriven: number; skipped: number }> {
@@ -35,8 +35,7 @@ async function redriveLane(tenantId: string, priority: Priority, max: number): P
           others.push(message);
           continue;
         }
-        const { queued } = await requeueDeadJob(tenantId, parsed.data.jobId, logger, parsed.data.run);
-        if (queued) redriven++;
+        if (await redriveMessage(parsed.data, message.MessageId ?? '')) redriven++;
         else skipped++;
         await sqsClient.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
       }
@@ -46,6 +45,29 @@ async function redriveLane(tenantId: string, priority: Priority, max: number): P
   }
   return { redriven, skipped };
 }
+
+/**
+ * One dead-letter message of the tenant's: its job back on its lane when it has not ended.
+ * - A dead job (whichever run's message this is) goes back as a new run.
+ * - A job of this run still waiting or running lost its only message: SQS moved it here after
+ *   `maxReceiveCount` receives (its group held back behind failing jobs). It goes back to the
+ *   lane as it is, under a deduplication id of its own, so SQS does not drop it as a repeat.
+ * - Anything else (succeeded, cancelled, retried since) is stale.
+ * @returns whether the job went back to its lane
+ */
+async function redriveMessage(message: JobMessage, dlqMessageId: string): Promise<boolean> {
+  const job = await readJob(message.tenantId, message.jobId);
+  if (!job) return false;
+  if (job.status === 'dead') return !!(await requeueDeadJob(job, logger)).queued;
+  if (job.run === message.run && UNENDED.includes(job.status)) {
+    await enqueue(job, `redrive-${dlqMessageId}`);
+    logger.warn('unended job redriven with its own run', { jobId: job.jobId, run: job.run, status: job.status });
+    return true;
+  }
+  return false;
+}
+
+const UNENDED: readonly JobStatus[] = ['queued', 'retrying', 'running'];
 
 function parseBody(body: string | undefined): unknown {
   try {

@@ -3,10 +3,12 @@ import { ConflictError, NotFoundError } from '#shared/errors';
 import { httpHandler } from '#shared/http/handler';
 import { logger } from '#shared/powertools';
 import { requeueDeadJob } from './requeue';
+import { readJob } from './store';
 
 /** POST /v1/jobs/{jobId}/retry: a dead job back to its lane, attempts counted afresh. */
 export const handler = httpHandler(retryJobRoute, async ({ params, principal }) => {
-  const { queued, before } = await requeueDeadJob(principal.tenantId, params.jobId, logger);
+  const job = await readJob(principal.tenantId, params.jobId);
+  const { queued, before } = job ? await requeueDeadJob(job, logger) : {};
   if (!queued) {
     if (!before) throw new NotFoundError(`no job ${params.jobId}`);
     throw new ConflictError(`job ${params.jobId} is ${before.status}, not dead`);

@@ -7,22 +7,24 @@ import { z } from 'zod';
 import { s3Client } from '#shared/clients/s3';
 import { sqsClient } from '#shared/clients/sqs';
 import { PrioritySchema } from '#shared/contracts/jobs';
-import { sqsConsumer, type SqsRecordMetadata } from '#shared/consumer/sqs';
+import { consumerHandler, recordRunner } from '#shared/consumer/runner';
+import { sqsBatch, sqsWorkItem, type SqsRecordMetadata } from '#shared/consumer/sqs';
 import { readEnv } from '#shared/env';
 import { publishEvent } from '#shared/events';
 import { metrics } from '#shared/powertools';
 import { JobMessageSchema, laneUrl, sendToDeadLetters, type JobMessage } from './lanes';
 import { jobTypes } from './registry';
 import { PermanentJobError, type JobType } from './types/job-type';
-import { jobSettings } from './settings';
-import { recordProgress, transition, type JobItem } from './store';
+import { JobRunStore, runKey } from './run-store';
+import { readJob, recordProgress, transition, type JobItem } from './store';
 
 /** Results up to this many bytes of JSON are kept in the job record; larger ones go to S3. */
 export const MAX_INLINE_RESULT_BYTES = 32 * 1024;
-/** A worker that died holds its job this long past the attempt's timeout before a redelivery may take it. */
-const LEASE_MARGIN_SECONDS = 30;
-/** SQS's longest visibility timeout: the longest a retry can be put off. */
-const MAX_BACKOFF_SECONDS = 12 * 60 * 60;
+/**
+ * The longest a retry can be put off: SQS hides a message at most 12 hours from when it was
+ * received, and the attempt ran for up to a worker's timeout (at most 15 minutes) of those.
+ */
+const MAX_BACKOFF_SECONDS = 12 * 60 * 60 - 15 * 60;
 
 let env: { readonly lane: z.infer<typeof PrioritySchema>; readonly resultsBucket: string } | undefined;
 
@@ -45,7 +47,7 @@ class RetryLaterError extends Error {
 /**
  * Seconds before attempt `attempt + 1`, with jitter: exponential doubles `baseSeconds` per attempt
  * and draws from the upper half of that (so a retry is never much earlier than planned, and
- * failures of many jobs at once spread out); fixed varies it by ±20 %. Capped at 12 hours.
+ * failures of many jobs at once spread out); fixed varies it by ±20 %. Capped at 11 h 45 min.
  */
 export function backoffSeconds(backoff: JobItem['backoff'], attempt: number, random: () => number = Math.random): number {
   const planned = backoff.kind === 'exponential' ? backoff.baseSeconds * 2 ** (attempt - 1) : backoff.baseSeconds;
@@ -138,41 +140,21 @@ async function bury(job: JobItem, reason: string, logger: Logger): Promise<void>
 }
 
 /**
- * One delivery of a job's run:
- * 1. claim it (`queued`, `retrying` or `scheduled`, or `running` under an expired lease, of this
- *    run) as `running`, counting the attempt; anything else (cancelled, finished, another run)
- *    is skipped and the message dropped;
- * 2. an unknown type or a payload its schema refuses is dead at once;
- * 3. run it within its timeout; success stores the result (S3 when large) and says `JobSucceeded`;
- * 4. a failure with attempts left sets the message's visibility to the backoff and hands it back
+ * One attempt of a job's run, claimed (`running`, the attempt counted) by the worker's
+ * idempotency store (`run-store.ts`):
+ * 1. an unknown type or a payload its schema refuses is dead at once;
+ * 2. run it within its timeout; success stores the result (S3 when large) and says `JobSucceeded`;
+ * 3. a failure with attempts left sets the message's visibility to the backoff and hands it back
  *    to SQS (the record is reported failed); a permanent failure, or the last attempt, is dead.
+ * A run that is not claimable (cancelled, ended, another run's, or running elsewhere) never gets
+ * here: idempotency skips it, or fails the record while another worker holds it.
  */
-export async function workJob(message: JobMessage, metadata: SqsRecordMetadata, logger: Logger): Promise<void> {
-  const now = new Date();
-  // The lease outlasts any attempt (the stage's longest timeout and a margin); the message itself
-  // comes back only after the lane's visibility timeout, which is longer still.
-  const leaseUntil = new Date(now.getTime() + (jobSettings().maxTimeoutSeconds + LEASE_MARGIN_SECONDS) * 1000).toISOString();
-  const claim = await transition(message.tenantId, message.jobId, {
-    from: ['scheduled', 'queued', 'retrying'],
-    leaseExpiredBefore: now.toISOString(),
-    to: 'running',
-    run: message.run,
-    add: { attempts: 1 },
-    set: { startedAt: now.toISOString(), nextAttemptAt: null, leaseUntil },
-  });
-  if (!claim.after) {
-    const before = claim.before;
-    if (before && before.run === message.run && (before.status === 'succeeded' || before.status === 'dead')) {
-      // This run ended; say so again, in case saying it failed the first time.
-      await announceEnd(before);
-      logger.info('job already ended; its end announced again', { jobId: message.jobId, status: before.status });
-      return;
-    }
-    logger.info('job not claimed; message dropped', { jobId: message.jobId, run: message.run, status: before?.status ?? 'absent', jobRun: before?.run });
-    return;
-  }
-  const job = claim.after;
+async function runJob(job: JobItem, metadata: SqsRecordMetadata, logger: Logger): Promise<void> {
   logger.appendKeys({ jobId: job.jobId, jobType: job.type, attempt: job.attempts });
+
+  // Every allowed attempt was claimed and none ended: each worker died under it (a crash, memory
+  // running out), so running it again would only die again.
+  if (job.attempts > job.maxAttempts) return bury(job, `no attempt of ${job.maxAttempts} ended: the worker died during each`, logger);
 
   const type = jobTypes().get(job.type);
   if (!type) return bury(job, `unknown job type ${job.type}`, logger);
@@ -203,6 +185,22 @@ export async function workJob(message: JobMessage, metadata: SqsRecordMetadata, 
   await announceEnd(after);
 }
 
+/**
+ * A delivery of a run that is not claimable and not in progress: when the run ended, say its end
+ * again, in case saying it failed the first time (both sayings are idempotent); anything else
+ * (cancelled, another run's message) is dropped.
+ */
+async function repeatEnd(message: JobMessage, logger: Logger): Promise<void> {
+  const seen = runs.take(message);
+  const job = seen.found ? seen.job : await readJob(message.tenantId, message.jobId);
+  if (job && job.run === message.run && (job.status === 'succeeded' || job.status === 'dead')) {
+    await announceEnd(job);
+    logger.info('job already ended; its end announced again', { jobId: message.jobId, status: job.status });
+    return;
+  }
+  logger.info('job not claimable; message dropped', { jobId: message.jobId, run: message.run, status: job?.status ?? 'absent', jobRun: job?.run });
+}
+
 /** A failed attempt: dead when permanent or the last; else retrying, its message back on the lane after the backoff. */
 async function failAttempt(job: JobItem, error: unknown, metadata: SqsRecordMetadata, logger: Logger): Promise<void> {
   const reason = error instanceof Error ? error.message : String(error);
@@ -228,24 +226,40 @@ async function failAttempt(job: JobItem, error: unknown, metadata: SqsRecordMeta
   throw new RetryLaterError(`attempt ${job.attempts} failed (${reason}); retrying in ${delay} s`, { cause: error });
 }
 
-/** Per invocation: the records that ran, and the backoff each failed group waits. */
+/** Per invocation: the records the FIFO processor handed over (not skipped), and the backoff each failed group waits. */
 const attempted = new Set<string>();
 const groupDelays = new Map<string, number>();
 
-const consume = sqsConsumer({
+/** Where the worker's idempotency records live: the job records (see `run-store.ts`). */
+const runs = new JobRunStore();
+
+const runner = recordRunner<typeof JobMessageSchema, SqsRecordMetadata>({
   name: 'jobs.work',
   schema: JobMessageSchema,
-  dedupKey: (message) => `${message.tenantId}#${message.jobId}#${message.run}`,
+  dedupKey: runKey,
+  persistenceStore: runs,
   process: (message, { metadata, logger }) => {
-    attempted.add(metadata.messageId);
-    return workJob(message, metadata, logger);
+    const claimed = runs.take(message).job;
+    if (claimed?.status !== 'running') throw new Error(`job ${message.jobId} run ${message.run} ran without its claim`);
+    return runJob(claimed, metadata, logger);
   },
+  onDuplicate: (message, { logger }) => repeatEnd(message, logger),
+});
+const batch = sqsBatch();
+
+const consume = consumerHandler(async (event: SQSEvent, context: Context) => {
+  runner.begin(context);
+  return batch(event, context, (record) => {
+    attempted.add(record.messageId);
+    return runner.run(sqsWorkItem(record));
+  });
 });
 
 /**
  * A lane's worker: Powertools FIFO batch processing (a failed record skips the rest of its
- * message group in the batch, never other groups) with idempotency per job run, so a message
- * delivered again after its run ended does nothing but announce that end again.
+ * message group in the batch, never other groups) with Powertools idempotency per job run, its
+ * records kept in the job records, so a message delivered again after its run ended does nothing
+ * but announce that end again.
  *
  * The records skipped behind a failed one would otherwise stay hidden for the lane's whole
  * visibility timeout: they are made visible again when the failed job's backoff ends, so the
@@ -254,6 +268,7 @@ const consume = sqsConsumer({
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   attempted.clear();
   groupDelays.clear();
+  runs.forget();
   let response: SQSBatchResponse;
   try {
     response = await consume(event, context);

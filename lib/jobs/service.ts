@@ -79,7 +79,9 @@ export class JobQueue extends Construct {
       }),
     ) as Record<Priority, { queue: Queue; deadLetters: Queue }>;
     const timerDeadLetters = deadLetterQueue('TimerDeadLetterQueue', false);
-    const releaseTimeout = Duration.seconds(30);
+    // A release is a read, a send and a write per message (ten at most): short, so that a failed
+    // one comes back within the minute a delayed job may start late (six times this, as AWS advises).
+    const releaseTimeout = Duration.seconds(10);
     this.timer = new Queue(this, 'Timer', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -127,12 +129,12 @@ export class JobQueue extends Construct {
     restApi.addRoute(cancelJobRoute, cancel);
 
     const retry = fn('RetryJob', 'retry-job.ts', 'POST /v1/jobs/{jobId}/retry');
-    grantTable(retry, ['dynamodb:UpdateItem']);
+    grantTable(retry, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     grantSendToLanes(retry);
     restApi.addRoute(retryJobRoute, retry);
 
     const redrive = fn('RedriveJobs', 'redrive-jobs.ts', 'POST /v1/jobs/dlq/redrive', { timeout: Duration.seconds(25) });
-    grantTable(redrive, ['dynamodb:UpdateItem']);
+    grantTable(redrive, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     grantSendToLanes(redrive);
     PRIORITIES.forEach((p) => lanes[p].deadLetters.grantConsumeMessages(redrive));
     restApi.addRoute(redriveJobsRoute, redrive);
@@ -151,7 +153,8 @@ export class JobQueue extends Construct {
           memorySize: 512,
         });
         storage.webhookSecret.grantRead(worker);
-        grantTable(worker, ['dynamodb:UpdateItem']);
+        // Its claims and ends (the run's idempotency records too: functions/jobs/run-store.ts), and a read of a run it did not claim.
+        grantTable(worker, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
         // report.export reads the tenant's history and presigns its download (the URL works only while the signer may read it).
         grantTable(worker, ['dynamodb:Query'], JobsStorage.TENANT_INDEX);
         grantTable(worker, ['dynamodb:Query'], JobsStorage.STATUS_INDEX);
@@ -159,7 +162,6 @@ export class JobQueue extends Construct {
         storage.grantReadResults(worker);
         deadLetters.grantSendMessages(worker);
         bus.grantPublish(worker);
-        idempotency.bindIdempotency(worker);
         // Its own lane's messages: consumed by the mapping, their visibility set for backoff.
         worker.addEventSource(new SqsEventSource(queue, { batchSize, reportBatchItemFailures: true, maxConcurrency: laneConcurrency[priority] }));
         observability.monitorQueue(queue, deadLetters, `Jobs${label}Lane`);

@@ -50,6 +50,13 @@ export interface ConsumerOptions<S extends z.ZodType, M> {
    */
   readonly dedupKey?: (payload: z.output<S>, metadata: M) => string;
   /**
+   * Runs instead of `process` for a record whose idempotency key is already done (a duplicate),
+   * for a consumer that must repeat something idempotent then: the job worker says an ended
+   * run's end again, in case saying it failed the first time.
+   * @default nothing: a duplicate is only logged and counted
+   */
+  readonly onDuplicate?: RecordProcessor<z.output<S>, M>;
+  /**
    * Where idempotency records live. Give each consumer its own instance, and never use it for
    * another idempotent function (the domain function included): nested idempotent calls on one
    * store share its first configuration and can collide.
@@ -164,6 +171,7 @@ export function recordRunner<S extends z.ZodType, M>(options: ConsumerOptions<S,
         } else {
           metrics.addMetric('DuplicateRecords', MetricUnit.Count, 1);
           logger.info('Duplicate record skipped', { consumer: options.name, record: item.metadata });
+          await options.onDuplicate?.(payload, { correlationId, metadata: item.metadata, logger });
         }
       } catch (error) {
         metrics.addMetric('RecordsFailed', MetricUnit.Count, 1);

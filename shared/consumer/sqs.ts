@@ -63,7 +63,8 @@ export function correlationAttribute(record: SQSRecord): string | undefined {
   return record.messageAttributes?.['correlationId']?.stringValue;
 }
 
-function sqsWorkItem(record: SQSRecord): WorkItem<SqsRecordMetadata> {
+/** An SQS record as a work item for a `RecordRunner` (what `sqsConsumer` does per record). */
+export function sqsWorkItem(record: SQSRecord): WorkItem<SqsRecordMetadata> {
   const payload = jsonPayload(record.body, 'message body');
   const body = payload.ok ? payload.value : undefined;
   return {

@@ -28,6 +28,29 @@ const GroupKey = z.string().regex(/^[A-Za-z0-9_.:#-]{1,128}$/, 'must be 1 to 128
 
 const utf8Bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
 
+/** DynamoDB nests attributes 32 levels deep; the job record's `payload` is the first of them. */
+const MAX_PAYLOAD_DEPTH = 31;
+
+/**
+ * Where a payload holds what the job record cannot keep as it was sent, and why: a JSON number
+ * becomes a double, so one beyond ±(2^53 − 1) has already lost digits (the SDK refuses it, and
+ * `1e400` is Infinity); and maps and lists nest at most 32 levels in DynamoDB.
+ */
+function unstorable(value: unknown, path: (string | number)[], depth: number): { path: (string | number)[]; message: string } | undefined {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER
+      ? undefined
+      : { path, message: `must be a number within ±${Number.MAX_SAFE_INTEGER} (larger ones lose digits; send them as strings)` };
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (depth > MAX_PAYLOAD_DEPTH) return { path, message: `nests deeper than ${MAX_PAYLOAD_DEPTH} levels` };
+  for (const [key, child] of Array.isArray(value) ? value.entries() : Object.entries(value)) {
+    const problem = unstorable(child, [...path, key], depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
 export const SubmitJobRequestSchema = z
   .object({
     type: JobTypeName.meta({ description: 'A registered job type: `webhook.deliver`, `report.export` (and `test.*` outside production).' }),
@@ -35,6 +58,10 @@ export const SubmitJobRequestSchema = z
       .record(z.string(), z.unknown())
       .default({})
       .refine((payload) => utf8Bytes(payload) <= MAX_PAYLOAD_BYTES, `must be at most ${MAX_PAYLOAD_BYTES} bytes of JSON`)
+      .superRefine((payload, ctx) => {
+        const problem = unstorable(payload, [], 1);
+        if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+      })
       .meta({ description: "The job's input, checked against its type's schema." }),
     priority: PrioritySchema.default('normal'),
     runAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' }).optional(),

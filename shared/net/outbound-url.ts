@@ -34,6 +34,13 @@ export interface AllowedHost {
 export interface OutboundPolicy {
   /** Hosts that may be reached over plain http and at private addresses (development only). */
   readonly allowHosts: readonly AllowedHost[];
+  /**
+   * Never allow-listed, whatever `allowHosts` says: the Lambda Runtime API
+   * (`AWS_LAMBDA_RUNTIME_API`, on loopback), which a development allow-list of `127.0.0.1`
+   * would otherwise let a tenant reach in a development stage deployed to AWS.
+   * @default none
+   */
+  readonly denyHosts?: readonly AllowedHost[];
 }
 
 /** A URL or its resolved address broke a rule of the guard: no retry can mend it. */
@@ -82,7 +89,8 @@ export function parseAllowHosts(value: string | readonly string[] | undefined): 
 export function isAllowListed(url: URL, policy: OutboundPolicy): boolean {
   const host = bareHostname(url.hostname);
   const port = url.port || (url.protocol === 'http:' ? '80' : '443');
-  return policy.allowHosts.some((allowed) => allowed.hostname === host && (allowed.port === undefined || allowed.port === port));
+  const matches = (entry: AllowedHost) => entry.hostname === host && (entry.port === undefined || entry.port === port);
+  return policy.allowHosts.some(matches) && !(policy.denyHosts ?? []).some(matches);
 }
 
 /**

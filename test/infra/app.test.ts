@@ -1,4 +1,4 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { CfnElement } from 'aws-cdk-lib';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -135,22 +135,7 @@ describe.each(['dev', 'prod'])('stage %s', (stage) => {
     // Prepare
     const { serviceTemplate, data } = stages[stage]!;
     const chatId = data.getLogicalId(data.chat.table.node.defaultChild as CfnElement);
-    const functions = resourcesOf(serviceTemplate, 'AWS::Lambda::Function');
-    const roleOf = (prefix: string) => {
-      const ids = Object.keys(functions).filter((id) => id.startsWith(prefix) && /^[0-9A-F]{8}$/.test(id.slice(prefix.length)));
-      expect(ids, prefix).toHaveLength(1);
-      return JSON.stringify((functions[ids[0]!]!.Properties as Record<string, any>)['Role']).match(/"Fn::GetAtt":\["([^"]+)","Arn"\]/)![1]!;
-    };
-    const actionsOf = (prefix: string, onIndex: boolean) => {
-      const role = roleOf(prefix);
-      return Object.values(resourcesOf(serviceTemplate, 'AWS::IAM::Policy'))
-        .map((policy) => policy.Properties as Record<string, any>)
-        .filter((policy) => JSON.stringify(policy['Roles']).includes(`"${role}"`))
-        .flatMap((policy) => policy['PolicyDocument']['Statement'] as { Action: string | string[]; Resource: unknown }[])
-        .filter((statement) => JSON.stringify(statement.Resource).includes(chatId) && JSON.stringify(statement.Resource).includes('/index/') === onIndex)
-        .flatMap((statement) => [statement.Action].flat())
-        .sort();
-    };
+    const actionsOf = (prefix: string, onIndex: boolean) => tableActionsOf(serviceTemplate, chatId, prefix, onIndex);
 
     // Assess
     const expected: Record<string, string[]> = {
@@ -167,6 +152,33 @@ describe.each(['dev', 'prod'])('stage %s', (stage) => {
       expect(actionsOf(prefix, true), prefix).toEqual([]);
     }
     expect(actionsOf('ChatListConversations', true)).toEqual(['dynamodb:Query']);
+  });
+
+  it('grants each jobs function only the jobs table actions its code takes', () => {
+    // Prepare
+    const { serviceTemplate, data } = stages[stage]!;
+    const jobsId = data.getLogicalId(data.jobs.table.node.defaultChild as CfnElement);
+    const actionsOf = (prefix: string, onIndex: boolean) => tableActionsOf(serviceTemplate, jobsId, prefix, onIndex);
+
+    // Assess: [on the table, on its indexes]
+    const worker = [['dynamodb:GetItem', 'dynamodb:UpdateItem'], ['dynamodb:Query']];
+    const expected: Record<string, string[][]> = {
+      JobsSubmitJob: [['dynamodb:DeleteItem', 'dynamodb:PutItem'], []],
+      JobsGetJob: [['dynamodb:GetItem'], []],
+      JobsListJobs: [[], ['dynamodb:Query']],
+      JobsCancelJob: [['dynamodb:UpdateItem'], []],
+      JobsRetryJob: [['dynamodb:GetItem', 'dynamodb:UpdateItem'], []],
+      JobsRedriveJobs: [['dynamodb:GetItem', 'dynamodb:UpdateItem'], []],
+      JobsHighWorker: worker,
+      JobsNormalWorker: worker,
+      JobsLowWorker: worker,
+      JobsReleaseJob: [['dynamodb:GetItem', 'dynamodb:UpdateItem'], []],
+      JobsSweepDueJobs: [['dynamodb:UpdateItem'], ['dynamodb:Query']],
+    };
+    for (const [prefix, [onTable, onIndexes]] of Object.entries(expected)) {
+      expect(actionsOf(prefix, false), prefix).toEqual(onTable);
+      expect(actionsOf(prefix, true), prefix).toEqual(onIndexes);
+    }
   });
 
   it('gives each job lane its own worker, a visibility timeout six times the worker timeout, a FIFO dead-letter queue and the stage concurrency', () => {
@@ -190,6 +202,8 @@ describe.each(['dev', 'prod'])('stage %s', (stage) => {
       expect(deadLetters['FifoQueue'], priority).toBe(true);
       expect(JSON.stringify(queue['RedrivePolicy']), priority).toContain(resolve(lane.deadLetters));
       expect(worker['Environment']['Variables']['JOBS_LANE']).toBe(priority);
+      // Its runs' idempotency records are the job records (functions/jobs/run-store.ts).
+      expect(worker['Environment']['Variables'], priority).not.toHaveProperty('IDEMPOTENCY_TABLE_NAME');
       const mapping = mappings.filter((m) => JSON.stringify(m['FunctionName']).includes(resolve(lane.worker)));
       expect(mapping, priority).toHaveLength(1);
       expect(JSON.stringify(mapping[0]!['EventSourceArn'])).toContain(resolve(lane.queue));
@@ -200,6 +214,8 @@ describe.each(['dev', 'prod'])('stage %s', (stage) => {
     expect(Object.values(functions).filter((f) => (f.Properties as Record<string, any>)['Environment']['Variables']['JOBS_TEST_TYPES'] === 'true').length > 0).toBe(jobs.testTypes);
     const rules = Object.values(resourcesOf(serviceTemplate, 'AWS::Events::Rule')).map((r) => r.Properties as Record<string, any>);
     expect(rules.filter((r) => r['ScheduleExpression'] === 'rate(1 minute)')).toHaveLength(1);
+    // A release that failed comes back within the minute a delayed job may start late.
+    expect((queues[resolve(service.jobs.timer)]!.Properties as Record<string, any>)['VisibilityTimeout']).toBeLessThanOrEqual(60);
   });
 
   it('requires an API key on the rate-limit service routes, metered by the usage plans of the stage configuration', () => {
@@ -342,3 +358,18 @@ describe('cdk-nag', () => {
     expect(() => built.data.rateLimits.bindRoute(fn, { policies: ['no-such-policy'], cost: 1 })).toThrow(/unknown rate limit policies no-such-policy/);
   });
 });
+
+/** The actions a function's role may take on one table (`onIndex`: on its indexes instead), sorted; the function is named by its logical id's prefix. */
+function tableActionsOf(template: Template, tableId: string, prefix: string, onIndex: boolean): string[] {
+  const functions = resourcesOf(template, 'AWS::Lambda::Function');
+  const ids = Object.keys(functions).filter((id) => id.startsWith(prefix) && /^[0-9A-F]{8}$/.test(id.slice(prefix.length)));
+  expect(ids, prefix).toHaveLength(1);
+  const role = JSON.stringify((functions[ids[0]!]!.Properties as Record<string, any>)['Role']).match(/"Fn::GetAtt":\["([^"]+)","Arn"\]/)![1]!;
+  return Object.values(resourcesOf(template, 'AWS::IAM::Policy'))
+    .map((policy) => policy.Properties as Record<string, any>)
+    .filter((policy) => JSON.stringify(policy['Roles']).includes(`"${role}"`))
+    .flatMap((policy) => policy['PolicyDocument']['Statement'] as { Action: string | string[]; Resource: unknown }[])
+    .filter((statement) => JSON.stringify(statement.Resource).includes(tableId) && JSON.stringify(statement.Resource).includes('/index/') === onIndex)
+    .flatMap((statement) => [statement.Action].flat())
+    .sort();
+}

@@ -138,6 +138,11 @@ export interface WebhookDeliverDeps {
    * @default the comma-separated `WEBHOOK_ALLOW_HOSTS`, read when the factory runs
    */
   readonly allowHosts?: string | readonly string[];
+  /**
+   * The Lambda Runtime API (`host:port`), never reachable through the allow-list.
+   * @default `AWS_LAMBDA_RUNTIME_API`, read when the factory runs
+   */
+  readonly runtimeApi?: string;
   /** @default the system resolver */
   readonly resolve?: Resolver;
   /** @default a fresh `resilientCall('webhook.deliver', WEBHOOK_RESILIENCE)` */
@@ -162,7 +167,10 @@ export function signWebhook(key: Buffer, id: string, timestamp: number, body: st
 
 /** Builds the job type around its dependencies; {@link webhookDeliver} is the one the registry uses. */
 export function makeWebhookDeliver(deps: WebhookDeliverDeps): JobType<typeof WebhookDeliverPayloadSchema> {
-  const policy: OutboundPolicy = { allowHosts: parseAllowHosts(deps.allowHosts ?? process.env.WEBHOOK_ALLOW_HOSTS) };
+  const policy: OutboundPolicy = {
+    allowHosts: parseAllowHosts(deps.allowHosts ?? process.env.WEBHOOK_ALLOW_HOSTS),
+    denyHosts: parseAllowHosts(deps.runtimeApi ?? process.env.AWS_LAMBDA_RUNTIME_API),
+  };
   const calls = deps.calls ?? resilientCall('webhook.deliver', WEBHOOK_RESILIENCE);
   const now = deps.now ?? Date.now;
   const userAgent = deps.userAgent ?? 'Switchyard-Webhooks/1';

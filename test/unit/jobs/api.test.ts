@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { JobPageSchema, JobSchema } from '#shared/contracts/jobs';
 import { useFrozenDate } from '../../support/clock';
 import {
+  groupIdOf,
   API_DOMAIN,
   bodyOf,
   context,
@@ -140,8 +141,26 @@ describe('POST /v1/jobs (submit-job handler)', () => {
 
     // Assess
     expect(result.statusCode).toBe(202);
-    expect(sqs.sent().map((message) => message.groupId)).toEqual([`${caller.tenantId}#orders`]);
+    expect(sqs.sent().map((message) => message.groupId)).toEqual([groupIdOf(caller.tenantId, 'orders')]);
     expect((await storedJob(table, { tenantId: caller.tenantId, jobId: bodyOf(result)['jobId'] as string }))?.groupKey).toBe('orders');
+  });
+
+  it('keeps the message group within the 128 characters SQS allows, for the longest tenant id and group key', async () => {
+    // Prepare
+    const { api } = await loadAll();
+    const caller = { tenantId: `t${'x'.repeat(63)}` };
+    const groupKey = 'k'.repeat(128);
+
+    // Act
+    const results = [];
+    for (const key of [groupKey, groupKey, `${'k'.repeat(127)}j`]) results.push(await api.submit(submitEvent(caller, { type: 'test.echo', groupKey: key }), context));
+
+    // Assess: one group for one key, another for another, each at most 128 characters.
+    expect(results.map((result) => result.statusCode)).toEqual([202, 202, 202]);
+    const groups = sqs.sent().map((message) => message.groupId!);
+    expect(groups.every((group) => group.length <= 128)).toBe(true);
+    expect(groups[0]).toBe(groups[1]);
+    expect(groups[2]).not.toBe(groups[0]);
   });
 
   it('schedules a job 60 s ahead on the timer queue, not on a lane', async () => {
@@ -211,6 +230,14 @@ describe('POST /v1/jobs (submit-job handler)', () => {
     { case: 'an unknown type', body: { type: 'test.nope' }, field: 'body.type' },
     { case: "a payload its type's schema refuses", body: { type: 'test.sleep', payload: { ms: -1 } }, field: 'body.payload.ms' },
     { case: 'a payload over 200 KB', body: { type: 'test.echo', payload: { value: 'x'.repeat(201 * 1024) } }, field: 'body.payload' },
+    // Raw JSON: the number has lost digits once parsed, and DynamoDB could not keep it anyway.
+    {
+      case: 'a payload number beyond 2^53',
+      body: '{"type":"webhook.deliver","payload":{"url":"https://hooks.example.com/in","body":{"orders":[1,12345678901234567890]}}}',
+      field: 'body.payload.body.orders[1]',
+    },
+    { case: 'a payload number that overflows to Infinity', body: '{"type":"test.echo","payload":{"value":1e400}}', field: 'body.payload.value' },
+    { case: 'a payload nested deeper than DynamoDB keeps', body: { type: 'test.echo', payload: { value: nested(40) } }, field: `body.payload.value${'.a'.repeat(30)}` },
     { case: 'a timeout above JOBS_MAX_TIMEOUT_SECONDS', body: { type: 'test.echo', timeoutSeconds: 20 }, field: 'body.timeoutSeconds', env: { JOBS_MAX_TIMEOUT_SECONDS: '10' } },
     { case: 'a webhook to plain http', body: { type: 'webhook.deliver', payload: { url: 'http://hooks.example.com/in', body: {} } }, field: 'body.payload.url' },
     { case: 'a webhook to the metadata address', body: { type: 'webhook.deliver', payload: { url: 'https://169.254.169.254/latest', body: {} } }, field: 'body.payload.url' },
@@ -244,6 +271,13 @@ describe('POST /v1/jobs (submit-job handler)', () => {
     expect(sqs.sent()).toEqual([]);
   });
 });
+
+/** `{ a: { a: ... { a: 1 } } }`, `levels` maps deep. */
+function nested(levels: number): unknown {
+  let value: unknown = 1;
+  for (let i = 0; i < levels; i++) value = { a: value };
+  return value;
+}
 
 describe('GET /v1/jobs/{jobId} (get-job handler)', () => {
   it('answers the job as the API shows it', async () => {
@@ -466,6 +500,26 @@ describe('DELETE /v1/jobs/{jobId} (cancel-job handler)', () => {
     expect(bus.events()).toEqual([]);
   });
 
+  it('answers a repeated cancel as the first, saying JobCancelled again under the same event id when the first could not say it', async () => {
+    // Prepare
+    const { api } = await loadAll();
+    const caller = newCaller();
+    const job = await storedFor(caller, { status: 'queued' });
+    bus.failNextPuts(1);
+
+    // Act
+    const first = await api.cancel(jobEvent('DELETE', caller, job.jobId), context);
+    const again = await api.cancel(jobEvent('DELETE', caller, job.jobId), context);
+
+    // Assess
+    problemOf(first, 500);
+    expect(again.statusCode, again.body).toBe(200);
+    expect(bodyOf(again)).toMatchObject({ jobId: job.jobId, status: 'cancelled', finishedAt: iso(T0) });
+    const ids = bus.events('JobCancelled').map((event) => event.detail.metadata['eventId']);
+    expect(ids.at(-1)).toBe(`${job.jobId}-1-JobCancelled`);
+    expect(new Set(ids)).toEqual(new Set([`${job.jobId}-1-JobCancelled`]));
+  });
+
   it('answers 404 for a job that does not exist', async () => {
     // Prepare
     const { api } = await loadAll();
@@ -503,6 +557,26 @@ describe('POST /v1/jobs/{jobId}/retry (retry-job handler)', () => {
         correlationId: job.correlationId,
       },
     ]);
+  });
+
+  it('leaves a job whose retry could not be sent dead under the new run, so the next retry is not taken for a repeat of that send', async () => {
+    // Prepare: the first send fails (it may still have reached SQS: its deduplication id is spent).
+    const { api } = await loadAll();
+    const caller = newCaller();
+    const job = await deadJob(caller);
+    sqs.failNextSends(1);
+
+    // Act
+    const failed = await api.retry(retryEvent(caller, job.jobId), context);
+    const afterFailure = await storedJob(table, job);
+    const retried = await api.retry(retryEvent(caller, job.jobId), context);
+
+    // Assess
+    problemOf(failed, 500);
+    expect(afterFailure).toMatchObject({ status: 'dead', run: 2, attempts: job.attempts, finishedAt: job.finishedAt });
+    expect(retried.statusCode, retried.body).toBe(202);
+    expect(sqs.sent().map((message) => message.deduplicationId)).toEqual([`${job.jobId}-3`]);
+    expect(await storedJob(table, job)).toMatchObject({ status: 'queued', run: 3 });
   });
 
   it('refuses a job that is not dead with 409', async () => {
@@ -566,8 +640,8 @@ describe('POST /v1/jobs/dlq/redrive (redrive-jobs handler)', () => {
     expect(await storedJob(table, retriedSince)).toEqual(retriedSince);
   });
 
-  // A retry whose send fails puts the job back exactly as it was (dead, its run), so its
-  // dead-letter message still finds it.
+  // A retry whose send fails leaves the job dead (under the new run); its dead-letter message
+  // of the earlier run still finds it.
   it('still redrives a dead job whose retry through the API could not be sent', async () => {
     // Prepare
     const { api } = await loadAll();
@@ -585,6 +659,26 @@ describe('POST /v1/jobs/dlq/redrive (redrive-jobs handler)', () => {
     problemOf(retry, 500);
     expect(bodyOf(result)).toEqual({ redriven: 1, skipped: 0 });
     expect(await storedJob(table, job)).toMatchObject({ status: 'queued' });
+  });
+
+  it('sends back, under a deduplication id of its own, the message of a job that has not ended (SQS moved it after maxReceiveCount)', async () => {
+    // Prepare: a queued job of run 1 whose only message is in the dead-letter queue.
+    const { api } = await loadAll();
+    const caller = newCaller();
+    const waiting = await storedFor(caller, { status: 'queued' });
+    emptyDeadLetterQueues();
+    sqs.mock.on(ReceiveMessageCommand, { QueueUrl: QUEUES.deadLetters.normal }).resolvesOnce({ Messages: [deadLetter(waiting)] }).resolves({ Messages: [] });
+
+    // Act
+    const result = await api.redrive(redriveEvent(caller), context);
+
+    // Assess
+    expect(bodyOf(result)).toEqual({ redriven: 1, skipped: 0 });
+    expect(await storedJob(table, waiting)).toEqual(waiting);
+    expect(sqs.sent()).toEqual([
+      expect.objectContaining({ queueUrl: QUEUES.lane.normal, body: messageOf(waiting), deduplicationId: `${waiting.jobId}-1-redrive-${deadLetter(waiting).MessageId}` }),
+    ]);
+    expect(sqs.mock.commandCalls(DeleteMessageCommand).map((call) => call.args[0].input.ReceiptHandle)).toEqual([deadLetter(waiting).ReceiptHandle]);
   });
 
   // Other tenants' messages stay hidden while the call goes on, so later receives reach past them.

@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '../../support/lambda-context';
 import { useFrozenDate } from '../../support/clock';
 import {
+  groupIdOf,
   context,
   deliveryOf,
   dueJobIds,
@@ -42,7 +43,7 @@ const timers = () => Object.fromEntries(sqs.sent(QUEUES.timer).map((message) => 
 
 describe('release-job handler (timer queue)', () => {
   it.each([
-    { groupKey: 'orders', group: (job: JobItem) => `${job.tenantId}#orders` },
+    { groupKey: 'orders', group: (job: JobItem) => groupIdOf(job.tenantId, 'orders') },
     { groupKey: null, group: (job: JobItem) => job.jobId },
   ])('sends a due scheduled job to its lane (group key $groupKey), then marks it queued', async ({ groupKey, group }) => {
     // Prepare

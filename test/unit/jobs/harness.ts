@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -13,7 +13,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, ScheduledEve
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { beforeEach, vi } from 'vitest';
 import type { Priority } from '#shared/contracts/jobs';
-import { sqsMetadata, type SqsHandler, type SqsRecordMetadata } from '#shared/consumer/sqs';
+import type { SqsHandler } from '#shared/consumer/sqs';
 import type { JobMessage } from '../../../functions/jobs/lanes';
 import { indexKeys, jobKey, type JobItem } from '../../../functions/jobs/store';
 import { bodyOf, problemOf, restApiEvent } from '../../support/api-gateway';
@@ -507,15 +507,12 @@ export function useS3(): { readonly puts: () => PutObject[]; readonly mock: AwsC
   };
 }
 
-/** The metadata a consumer gets with a record of an SQS event. */
-export function metadataOf(record: SQSRecord): SqsRecordMetadata {
-  return sqsMetadata(record);
-}
+/** The FIFO group of a tenant's jobs with one group key: the key's SHA-256 in base64url (SQS caps group ids at 128 characters). */
+export const groupIdOf = (tenantId: string, groupKey: string): string => `${tenantId}#${createHash('sha256').update(groupKey).digest('base64url')}`;
 
 /** The worker of a lane, from the module graph of the last `loadJobs`. */
 export interface Worker {
   readonly handler: SqsHandler;
-  readonly workJob: typeof import('../../../functions/jobs/work-job').workJob;
   readonly backoffSeconds: typeof import('../../../functions/jobs/work-job').backoffSeconds;
   /** The registered test types of the same graph: spy on their `run` to see whether a job ran. */
   readonly types: typeof import('../../../functions/jobs/types/test-types');
@@ -524,7 +521,7 @@ export interface Worker {
 /** Loads the worker into the module graph of the last `loadJobs` (call that first). */
 export async function loadWorker(): Promise<Worker> {
   const [worker, types] = await Promise.all([import('../../../functions/jobs/work-job'), import('../../../functions/jobs/types/test-types')]);
-  return { handler: worker.handler, workJob: worker.workJob, backoffSeconds: worker.backoffSeconds, types };
+  return { handler: worker.handler, backoffSeconds: worker.backoffSeconds, types };
 }
 
 export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;

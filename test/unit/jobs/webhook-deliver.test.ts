@@ -219,6 +219,21 @@ describe('webhook.deliver run', () => {
     expect(receiver.received).toHaveLength(1);
   });
 
+  it('never reaches the Lambda Runtime API, even when the allow-list names its host', async () => {
+    // Prepare: a development allow-list of the bare loopback host, and the runtime API on the receiver's port.
+    const runtimeApi = `127.0.0.1:${receiver.port}`;
+
+    // Act
+    const outcome = deliver({ url: hookUrl(), body: {} }, { allowHosts: ['127.0.0.1'], runtimeApi });
+    const otherPort = deliver({ url: hookUrl(), body: {} }, { allowHosts: ['127.0.0.1'], runtimeApi: '127.0.0.1:9001' });
+
+    // Assess: refused for good; the same host on another port is still allowed.
+    await expect(outcome).rejects.toBeInstanceOf(PermanentJobError);
+    await expect(outcome).rejects.toThrow(/target URL refused/);
+    await expect(otherPort).resolves.toMatchObject({ status: 200 });
+    expect(receiver.received).toHaveLength(1);
+  });
+
   it('fails a 3xx permanently and does not follow it', async () => {
     // Prepare
     receiver.script({ status: 307, headers: { location: `http://127.0.0.1:${receiver.port}/elsewhere` } });

@@ -1,15 +1,17 @@
 import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
-import { Logger } from '@aws-lambda-powertools/logger';
+import { IdempotencyAlreadyInProgressError, IdempotencyItemNotFoundError } from '@aws-lambda-powertools/idempotency';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
 import { useFrozenDate } from '../../support/clock';
 import {
+  groupIdOf,
   context,
+  IDEMPOTENCY_TABLE,
   jobItem,
   loadJobs,
   loadWorker,
   messageOf,
-  metadataOf,
   newTenant,
   putJobs,
   QUEUES,
@@ -35,14 +37,13 @@ useFrozenDate(T0);
 
 const LANE_ARN = queueArnOf(QUEUES.lane.normal);
 const SECOND = 1_000;
-const logger = new Logger({ logLevel: 'SILENT' });
 const iso = (at: number) => new Date(at).toISOString();
 
 /** The lane message of a job's run, as SQS delivers it: its message id (so its receipt handle) is the same on every delivery. */
 const laneMessage = (job: JobItem, run = job.run) => ({
   body: { ...messageOf(job), run },
   messageId: `m-${job.jobId}-${run}`,
-  groupId: job.groupKey ? `${job.tenantId}#${job.groupKey}` : job.jobId,
+  groupId: job.groupKey ? groupIdOf(job.tenantId, job.groupKey) : job.jobId,
   correlationId: job.correlationId,
 });
 
@@ -52,10 +53,16 @@ const laneEvent = (...jobs: JobItem[]) => sqsEvent(LANE_ARN, jobs.map((job) => l
 /** What SQS gives the worker to hide a message for its backoff. */
 const receiptOf = (job: JobItem, run = job.run) => `receipt-m-${job.jobId}-${run}`;
 
-/** One attempt through `workJob`, with the metadata of a lane record of the job's run (or of `run`). */
+/**
+ * One delivery of the job's run (or of `run`) alone in a batch. A failed record fails the whole
+ * batch then: it rejects with the record's own error.
+ */
 async function attempt(worker: Worker, job: JobItem, run = job.run): Promise<void> {
-  const record = sqsEvent(LANE_ARN, [laneMessage(job, run)]).Records[0]!;
-  await worker.workJob({ ...messageOf(job), run }, metadataOf(record), logger);
+  try {
+    await worker.handler(sqsEvent(LANE_ARN, [laneMessage(job, run)]), context);
+  } catch (error) {
+    throw error instanceof FullBatchFailureError ? error.recordErrors[0] : error;
+  }
 }
 
 /** The visibility changes the worker asked for. */
@@ -107,6 +114,9 @@ describe('workJob: a job that succeeds', () => {
     expect(s3.puts()).toEqual([]);
     expect(sqs.sent()).toEqual([]);
     expect(visibilityChanges()).toEqual([]);
+    // The run's idempotency lives in the job record (claim and end), not in the idempotency table.
+    const idempotencyRecords = await table.client.send(new ScanCommand({ TableName: IDEMPOTENCY_TABLE }));
+    expect(idempotencyRecords.Items).toEqual([]);
   });
 
   it('writes a result over 32 KB to S3 under results/<tenant>/<job>/<run>.json and keeps only its key', async () => {
@@ -294,9 +304,9 @@ describe('workJob: messages it drops', () => {
     expect(stored).not.toHaveProperty('leaseUntil');
   });
 
-  it('leaves alone a running job whose lease still holds', async () => {
-    // Prepare
-    const { worker, job } = await prepare({ status: 'running', attempts: 1, startedAt: iso(T0 - 10 * SECOND), leaseUntil: iso(T0 + 60 * SECOND) });
+  it('buries without running a job whose every attempt was claimed and none ended (its worker died each time)', async () => {
+    // Prepare: the third of three attempts was claimed, and its worker died.
+    const { worker, job } = await prepare({ status: 'running', attempts: 3, maxAttempts: 3, startedAt: iso(T0 - 5 * 60 * SECOND), leaseUntil: iso(T0 - SECOND) });
     const runs = vi.spyOn(worker.types.testEcho, 'run');
 
     // Act
@@ -304,8 +314,25 @@ describe('workJob: messages it drops', () => {
 
     // Assess
     expect(runs).not.toHaveBeenCalled();
+    expect(await storedJob(table, job)).toMatchObject({ status: 'dead', attempts: 4, lastError: { message: 'no attempt of 3 ended: the worker died during each' } });
+    expect(sqs.sent().map((message) => message.queueUrl)).toEqual([QUEUES.deadLetters.normal]);
+    expect(bus.events().map((event) => event.detailType)).toEqual(['JobDead']);
+  });
+
+  it('leaves alone a running job whose lease still holds, failing its record so SQS brings it back after the visibility timeout', async () => {
+    // Prepare
+    const { worker, job } = await prepare({ status: 'running', attempts: 1, startedAt: iso(T0 - 10 * SECOND), leaseUntil: iso(T0 + 60 * SECOND) });
+    const runs = vi.spyOn(worker.types.testEcho, 'run');
+
+    // Act
+    const outcome = attempt(worker, job);
+
+    // Assess: in progress elsewhere; the message is not made visible early (no visibility change).
+    await expect(outcome).rejects.toThrow(IdempotencyAlreadyInProgressError);
+    expect(runs).not.toHaveBeenCalled();
     expect(await storedJob(table, job)).toEqual(job);
     expect(bus.events()).toEqual([]);
+    expect(visibilityChanges()).toEqual([]);
   });
 });
 
@@ -384,6 +411,74 @@ describe('work-job handler: what a job run tells the world after it ended', () =
   });
 });
 
+describe('JobRunStore: the job record as the idempotency record of its run', () => {
+  /** The store as Powertools configures it for the worker, and the Powertools-side key of a job's run. */
+  async function store() {
+    await loadJobs(table);
+    const { JobRunStore, runKey } = await import('../../../functions/jobs/run-store');
+    const { IdempotencyConfig } = await import('@aws-lambda-powertools/idempotency');
+    const runs = new JobRunStore();
+    runs.configure({ config: new IdempotencyConfig({ eventKeyJmesPath: 'idempotencyKey', throwOnNoIdempotencyKey: true }), keyPrefix: 'consumer.jobs.work' });
+    return { runs, keyOf: (job: JobItem, run = job.run) => ({ idempotencyKey: runKey({ ...messageOf(job), run }) }) };
+  }
+
+  it.each<[state: string, overrides: JobItemOverrides, run: number, expected: { status: string; inProgressUntil?: number } | 'none']>([
+    ['a queued run has none (it is claimable)', { status: 'queued' }, 1, 'none'],
+    ['a retrying run has none (its next attempt claims it)', { status: 'retrying', attempts: 1 }, 1, 'none'],
+    ['a running run is in progress until its lease ends', { status: 'running', attempts: 1, leaseUntil: iso(T0 + 90 * SECOND) }, 1, { status: 'INPROGRESS', inProgressUntil: T0 + 90 * SECOND }],
+    ['a succeeded run is completed', { status: 'succeeded', attempts: 1 }, 1, { status: 'COMPLETED' }],
+    ['a dead run is completed', { status: 'dead', attempts: 5 }, 1, { status: 'COMPLETED' }],
+    ['a cancelled run is completed', { status: 'cancelled' }, 1, { status: 'COMPLETED' }],
+    ['an earlier run of a job retried since is completed', { status: 'queued', run: 2 }, 1, { status: 'COMPLETED' }],
+  ])('reads the record of a run: %s', async (_, overrides, run, expected) => {
+    // Prepare
+    const { runs, keyOf } = await store();
+    const job = jobItem(overrides);
+    await putJobs(table, job);
+
+    // Act
+    const read = runs.getRecord(keyOf(job, run));
+
+    // Assess
+    if (expected === 'none') {
+      await expect(read).rejects.toThrow(IdempotencyItemNotFoundError);
+      return;
+    }
+    const record = await read;
+    expect(record.getStatus()).toBe(expected.status);
+    expect(record.inProgressExpiryTimestamp).toBe(expected.inProgressUntil);
+    expect(record.idempotencyKey).toBe(`consumer.jobs.work#${job.tenantId}#${job.jobId}#${run}`);
+  });
+
+  it('claims a run once: the first save in progress takes it (running, one attempt, a lease), the second finds it in progress', async () => {
+    // Prepare
+    const { runs, keyOf } = await store();
+    const job = jobItem();
+    await putJobs(table, job);
+
+    // Act
+    await runs.saveInProgress(keyOf(job));
+    const again = runs.saveInProgress(keyOf(job));
+
+    // Assess: the lease is the stage's longest attempt (60 s by default) and 30 s more.
+    await expect(again).rejects.toMatchObject({ name: 'IdempotencyItemAlreadyExistsError', existingRecord: { status: 'INPROGRESS', inProgressExpiryTimestamp: T0 + 90 * SECOND } });
+    expect(await storedJob(table, job)).toMatchObject({ status: 'running', attempts: 1, startedAt: iso(T0), leaseUntil: iso(T0 + 90 * SECOND) });
+    expect(runs.take(messageOf(job))).toEqual({ found: true, job: expect.objectContaining({ status: 'running' }) });
+    expect(runs.take(messageOf(job))).toEqual({ found: false });
+  });
+
+  it('refuses a key that is not a job run, naming it', async () => {
+    // Prepare
+    const { runs } = await store();
+
+    // Act
+    const read = runs.getRecord({ idempotencyKey: 'tenant-1#not-a-job#1' });
+
+    // Assess
+    await expect(read).rejects.toThrow('JobRunStore: not a job run key: "tenant-1#not-a-job#1"');
+  });
+});
+
 describe('backoffSeconds', () => {
   const highest = () => 1 - Number.EPSILON;
   const lowest = () => 0;
@@ -421,7 +516,7 @@ describe('backoffSeconds', () => {
     expect(Math.max(...drawn)).toBeLessThanOrEqual(120);
   });
 
-  it('never puts a retry off longer than 12 hours (43200 s), nor sooner than 1 s', async () => {
+  it('never puts a retry off longer than 11 h 45 min (42300 s: SQS hides a message at most 12 h from its receipt, and the attempt took up to 15 min of that), nor sooner than 1 s', async () => {
     // Prepare
     await loadJobs(table);
     const { backoffSeconds } = await loadWorker();
@@ -431,7 +526,7 @@ describe('backoffSeconds', () => {
     const shortest = backoffSeconds({ kind: 'exponential', baseSeconds: 1 }, 1, lowest);
 
     // Assess
-    expect(capped).toEqual([43200, 43200]);
+    expect(capped).toEqual([42300, 42300]);
     expect(shortest).toBe(1);
   });
 });

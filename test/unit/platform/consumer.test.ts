@@ -105,6 +105,32 @@ describe('sqsConsumer on a standard queue', () => {
     expect(metricTotal('DuplicateRecords', 'clicks-redelivery')).toBe(3);
   });
 
+  it('hands a redelivered message to onDuplicate instead of process, and fails the record when onDuplicate fails', async () => {
+    // Prepare
+    const process = vi.fn();
+    let duplicateFails = true;
+    const onDuplicate = vi.fn(async (_click: { clickId: string }) => {
+      if (duplicateFails) throw new Error('announcement failed');
+    });
+    const handler = sqsConsumer({ name: 'clicks-on-duplicate', schema: ClickSchema, process, onDuplicate, persistenceStore: new InMemoryPersistenceLayer() });
+    const first = fixture<SQSEvent>('sqs/standard-batch.json');
+
+    // Act
+    await handler(first, consumerContext());
+    const failing = await handler(fixture<SQSEvent>('sqs/standard-batch.json'), consumerContext()).then(
+      () => 'succeeded',
+      () => 'failed',
+    );
+    duplicateFails = false;
+    const again = await handler(fixture<SQSEvent>('sqs/standard-batch.json'), consumerContext());
+
+    // Assess
+    expect(process).toHaveBeenCalledTimes(3);
+    expect(failing).toBe('failed');
+    expect(again.batchItemFailures).toEqual([]);
+    expect(onDuplicate.mock.calls.map(([click]) => click.clickId)).toEqual(['click-1', 'click-2', 'click-3', 'click-1', 'click-2', 'click-3']);
+  });
+
   it('runs a failed message again when it is redelivered', async () => {
     // Prepare
     const event = fixture<SQSEvent>('sqs/standard-batch.json');

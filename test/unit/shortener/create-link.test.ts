@@ -327,7 +327,10 @@ describe('POST /v1/links when a random code is taken', () => {
   async function withCodes(codes: readonly string[]): Promise<{ shortener: Shortener; randomCode: ReturnType<typeof vi.fn> }> {
     let calls = 0;
     const randomCode = vi.fn(() => codes[Math.min(calls++, codes.length - 1)]!);
-    vi.doMock('../../../functions/shortener/codes', async (importOriginal) => ({ ...(await importOriginal<object>()), randomCode }));
+    // A synchronous factory over a copy loaded here: an async one calling `importOriginal` can
+    // lose the race with the harness's concurrent imports under load, and the real module wins.
+    const original = await import('../../../functions/shortener/codes');
+    vi.doMock('../../../functions/shortener/codes', () => ({ ...original, randomCode }));
     return { shortener: await loadShortener(table), randomCode };
   }
 
