@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { IdempotencyItemAlreadyExistsError, IdempotencyItemNotFoundError, IdempotencyRecordStatus } from '@aws-lambda-powertools/idempotency';
 import { BasePersistenceLayer, IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import type { JobMessage } from './lanes';
@@ -6,6 +7,21 @@ import { readJob, transition, type JobItem } from './store';
 
 /** A worker that died holds its job this long past the stage's longest attempt before a redelivery may take it. */
 export const LEASE_MARGIN_SECONDS = 30;
+
+/** Time an instance must have left, beyond the stage's longest attempt, to claim a run: the end write and its announcements. */
+export const CLAIM_MARGIN_MS = 5_000;
+
+/**
+ * Thrown instead of claiming when the invocation could not finish the attempt before its own
+ * timeout (earlier records of the batch took the time): the run is not charged an attempt, and
+ * the worker makes its message visible again at once.
+ */
+export class NoTimeToClaimError extends Error {
+  constructor(readonly remainingMs: number) {
+    super(`only ${remainingMs} ms left in this invocation: the run is left for another`);
+    this.name = 'NoTimeToClaimError';
+  }
+}
 
 /** The statuses a run is claimed from: waiting for its first attempt, or for its next. */
 const CLAIMABLE = ['scheduled', 'queued', 'retrying'] as const;
@@ -69,18 +85,25 @@ export class JobRunStore extends BasePersistenceLayer {
   protected async _putRecord(record: IdempotencyRecord): Promise<void> {
     const run = this.#runOf(record.idempotencyKey);
     const now = new Date();
+    // Powertools sets the in-progress expiry to the invocation's end (the remaining time it was told).
+    const remainingMs = record.inProgressExpiryTimestamp === undefined ? Infinity : record.inProgressExpiryTimestamp - now.getTime();
+    if (remainingMs < jobSettings().maxTimeoutSeconds * 1000 + CLAIM_MARGIN_MS) throw new NoTimeToClaimError(remainingMs);
     const leaseUntil = new Date(now.getTime() + (jobSettings().maxTimeoutSeconds + LEASE_MARGIN_SECONDS) * 1000).toISOString();
+    // Names this claim: when the write committed but its answer was lost, the SDK's retry finds
+    // the run `running` under this very claim, which is ours, not another worker's.
+    const claimId = randomUUID();
     const claim = await transition(run.tenantId, run.jobId, {
       from: CLAIMABLE,
       leaseExpiredBefore: now.toISOString(),
       to: 'running',
       run: run.run,
       add: { attempts: 1 },
-      set: { startedAt: now.toISOString(), nextAttemptAt: null, leaseUntil },
+      set: { startedAt: now.toISOString(), nextAttemptAt: null, leaseUntil, claimId },
     });
     const key = runKey(run);
-    if (claim.after) {
-      this.#seen.set(key, claim.after);
+    const claimed = claim.after ?? (claim.before?.status === 'running' && claim.before.claimId === claimId ? claim.before : undefined);
+    if (claimed) {
+      this.#seen.set(key, claimed);
       return;
     }
     this.#seen.set(key, claim.before);

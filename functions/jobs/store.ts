@@ -57,6 +57,8 @@ export interface JobItem {
   readonly correlationId: string;
   /** While running: when the attempt's timeout (and a margin) is over; a later delivery may take it over. */
   readonly leaseUntil?: string;
+  /** The latest claim's id (the worker's idempotency store: `run-store.ts`). */
+  readonly claimId?: string;
   readonly gsi1pk: string;
   readonly gsi1sk: string;
   readonly gsi2pk: string;

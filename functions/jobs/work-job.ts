@@ -1,3 +1,4 @@
+import { IdempotencyConfig, IdempotencyPersistenceLayerError } from '@aws-lambda-powertools/idempotency';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
@@ -10,12 +11,13 @@ import { PrioritySchema } from '#shared/contracts/jobs';
 import { consumerHandler, recordRunner } from '#shared/consumer/runner';
 import { sqsBatch, sqsWorkItem, type SqsRecordMetadata } from '#shared/consumer/sqs';
 import { readEnv } from '#shared/env';
+import { ConfigurationError } from '#shared/errors';
 import { publishEvent } from '#shared/events';
 import { metrics } from '#shared/powertools';
 import { JobMessageSchema, laneUrl, sendToDeadLetters, type JobMessage } from './lanes';
 import { jobTypes } from './registry';
 import { PermanentJobError, type JobType } from './types/job-type';
-import { JobRunStore, runKey } from './run-store';
+import { JobRunStore, NoTimeToClaimError, runKey } from './run-store';
 import { readJob, recordProgress, transition, type JobItem } from './store';
 
 /** Results up to this many bytes of JSON are kept in the job record; larger ones go to S3. */
@@ -232,6 +234,11 @@ const groupDelays = new Map<string, number>();
 
 /** Where the worker's idempotency records live: the job records (see `run-store.ts`). */
 const runs = new JobRunStore();
+// The store's save-in-progress is the claim, so the worker cannot run with idempotency switched
+// off (`POWERTOOLS_IDEMPOTENCY_DISABLED`): no job would ever be claimed. Refuse to start instead.
+if (!new IdempotencyConfig({}).isEnabled()) {
+  throw new ConfigurationError('the job worker needs Powertools idempotency (its claims are the idempotency records): unset POWERTOOLS_IDEMPOTENCY_DISABLED');
+}
 
 const runner = recordRunner<typeof JobMessageSchema, SqsRecordMetadata>({
   name: 'jobs.work',
@@ -249,9 +256,15 @@ const batch = sqsBatch();
 
 const consume = consumerHandler(async (event: SQSEvent, context: Context) => {
   runner.begin(context);
-  return batch(event, context, (record) => {
+  return batch(event, context, async (record) => {
     attempted.add(record.messageId);
-    return runner.run(sqsWorkItem(record));
+    try {
+      await runner.run(sqsWorkItem(record));
+    } catch (error) {
+      // Not claimed for want of time: released at once with the records skipped behind it.
+      if (error instanceof IdempotencyPersistenceLayerError && error.cause instanceof NoTimeToClaimError) attempted.delete(record.messageId);
+      throw error;
+    }
   });
 });
 

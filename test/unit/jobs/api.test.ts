@@ -559,7 +559,7 @@ describe('POST /v1/jobs/{jobId}/retry (retry-job handler)', () => {
     ]);
   });
 
-  it('leaves a job whose retry could not be sent dead under the new run, so the next retry is not taken for a repeat of that send', async () => {
+  it('leaves a job whose retry could not be sent dead under a run no message has, so the next retry is not taken for a repeat of that send', async () => {
     // Prepare: the first send fails (it may still have reached SQS: its deduplication id is spent).
     const { api } = await loadAll();
     const caller = newCaller();
@@ -573,10 +573,10 @@ describe('POST /v1/jobs/{jobId}/retry (retry-job handler)', () => {
 
     // Assess
     problemOf(failed, 500);
-    expect(afterFailure).toMatchObject({ status: 'dead', run: 2, attempts: job.attempts, finishedAt: job.finishedAt });
+    expect(afterFailure).toMatchObject({ status: 'dead', run: 3, attempts: job.attempts, finishedAt: job.finishedAt });
     expect(retried.statusCode, retried.body).toBe(202);
-    expect(sqs.sent().map((message) => message.deduplicationId)).toEqual([`${job.jobId}-3`]);
-    expect(await storedJob(table, job)).toMatchObject({ status: 'queued', run: 3 });
+    expect(sqs.sent().map((message) => message.deduplicationId)).toEqual([`${job.jobId}-4`]);
+    expect(await storedJob(table, job)).toMatchObject({ status: 'queued', run: 4 });
   });
 
   it('refuses a job that is not dead with 409', async () => {
@@ -640,8 +640,8 @@ describe('POST /v1/jobs/dlq/redrive (redrive-jobs handler)', () => {
     expect(await storedJob(table, retriedSince)).toEqual(retriedSince);
   });
 
-  // A retry whose send fails leaves the job dead (under the new run); its dead-letter message
-  // of the earlier run still finds it.
+  // A retry whose send fails leaves the job dead (under a run of its own); its dead-letter
+  // message of the earlier run still finds it.
   it('still redrives a dead job whose retry through the API could not be sent', async () => {
     // Prepare
     const { api } = await loadAll();

@@ -50,7 +50,8 @@ export function queueArnOf(url: string): string {
 }
 
 /** A Lambda context with a minute left: enough for a sweep, which stops 20 s before the end. */
-export const context: Context = lambdaContext('switchyard-jobs', 60_000);
+/** A worker's invocation as it starts: its timeout is `batchSize × maxTimeoutSeconds + 15` (2 × 60 + 15 s with the defaults here). */
+export const context: Context = lambdaContext('switchyard-jobs', 135_000);
 
 /** The jobs table (`pk` + `sk`; indexes `byTenant`, `byStatus` and the sparse `due`) and the idempotency table (`id`), on one DynamoDB Local. */
 export function useJobsTable(): LocalTable {

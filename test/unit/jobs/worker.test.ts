@@ -1,9 +1,10 @@
 import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { IdempotencyAlreadyInProgressError, IdempotencyItemNotFoundError } from '@aws-lambda-powertools/idempotency';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
 import { useFrozenDate } from '../../support/clock';
+import { lambdaContext } from '../../support/lambda-context';
 import {
   groupIdOf,
   context,
@@ -265,6 +266,11 @@ describe('workJob: messages it drops', () => {
       (job) => ({ ...job, run: 2 }),
       () => [],
     ],
+    [
+      'drops the message of a run a dead job never had (a requeue whose send was reported failed yet reached SQS): no JobDead said for it',
+      (job) => ({ ...job, status: 'dead', run: 2, attempts: 5, lastError: { message: 'run 1 failed', at: iso(T0 - SECOND), attempt: 5 } }),
+      () => [],
+    ],
     // Consumers drop the repeat by its event id.
     [
       'runs a job already succeeded (a duplicate delivery) no more, and announces its end again under the same event id',
@@ -333,6 +339,59 @@ describe('workJob: messages it drops', () => {
     expect(await storedJob(table, job)).toEqual(job);
     expect(bus.events()).toEqual([]);
     expect(visibilityChanges()).toEqual([]);
+  });
+});
+
+describe('work-job handler: claims', () => {
+  it('does not claim a run it has no time left to finish: no attempt charged, its message visible again at once', async () => {
+    // Prepare: 30 s left, less than the longest attempt (60 s) and the claim margin.
+    const { worker, job } = await prepare();
+    const runs = vi.spyOn(worker.types.testEcho, 'run');
+
+    // Act
+    const outcome = worker.handler(laneEvent(job), lambdaContext('switchyard-jobs', 30_000));
+
+    // Assess
+    await expect(outcome).rejects.toThrow(FullBatchFailureError);
+    expect(runs).not.toHaveBeenCalled();
+    expect(await storedJob(table, job)).toEqual(job);
+    expect(visibilityChanges()).toEqual([{ QueueUrl: QUEUES.lane.normal, ReceiptHandle: receiptOf(job), VisibilityTimeout: 0 }]);
+  });
+
+  it('knows its own claim when the write committed but its answer was lost and the SDK sent it again', async () => {
+    // Prepare: the first claim write reaches the table twice (a retry after a lost answer); the second fails its condition.
+    const jobs = await loadJobs(table);
+    const worker = await loadWorker();
+    const job = jobItem();
+    await putJobs(table, job);
+    const send = jobs.documentClient.send.bind(jobs.documentClient) as (command: unknown) => Promise<unknown>;
+    let replayed = false;
+    vi.spyOn(jobs.documentClient, 'send').mockImplementation((async (command: unknown) => {
+      if (!replayed && command instanceof UpdateCommand && command.input.UpdateExpression?.includes('ADD')) {
+        replayed = true;
+        await send(command);
+      }
+      return send(command);
+    }) as never);
+
+    // Act
+    const response = await worker.handler(laneEvent(job), context);
+
+    // Assess: run once, as attempt 1, not taken for another worker's.
+    expect(replayed).toBe(true);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await storedJob(table, job)).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+
+  it('refuses to start with Powertools idempotency switched off, since its claims are the idempotency records', async () => {
+    // Prepare
+    await loadJobs(table, { POWERTOOLS_IDEMPOTENCY_DISABLED: 'true' });
+
+    // Act
+    const loading = loadWorker();
+
+    // Assess
+    await expect(loading).rejects.toThrow('the job worker needs Powertools idempotency');
   });
 });
 
