@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import WebSocket from 'ws';
-import { mintDevelopmentToken } from '#shared/auth/jwt';
 import { buildApp } from '../lib/app';
 import { loadStageConfig } from '../lib/config';
 import { LocalCloud } from '../local/cloud';
+import { benchToken, percentile } from './support';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
 const ROOT = resolve(import.meta.dirname, '..');
@@ -29,19 +29,10 @@ for (const name of ['ip', 'user', 'ws-connection', 'ws-user']) stages['dev'].rat
 const outdir = mkdtempSync(join(tmpdir(), 'switchyard-bench-chat-'));
 buildApp(new App({ outdir, context: { ...context, stages, stage: 'dev' } }), { nag: false }).app.synth();
 
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 const cloud = await LocalCloud.start({ assemblyDir: outdir });
 try {
   const config = loadStageConfig(stages, 'dev');
-  if (config.auth.mode !== 'secret') throw new Error('the dev stage must use secret auth');
-  const secretArn = Object.values(cloud.model.outputs).find((o) => o['JwtSecretArn'])!['JwtSecretArn']!;
-  const secret = cloud.secrets.value(secretArn)!;
-  const { issuer, audience, claims } = config.auth;
-  const token = (tenantId: string, userId: string) => mintDevelopmentToken({ secret, issuer, audience, claims, userId, tenantId, scopes: ['chat:read', 'chat:write'], expiresInSeconds: 3600 });
+  const token = (tenantId: string, userId: string) => benchToken(cloud, stages, { userId, tenantId, scopes: ['chat:read', 'chat:write'] });
   const rest = cloud.restApis[0]!.url;
   const ws = cloud.webSocketApis[0]!.url;
 

@@ -14,10 +14,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { mintDevelopmentToken } from '#shared/auth/jwt';
 import { buildApp } from '../lib/app';
-import { loadStageConfig } from '../lib/config';
 import { LocalCloud } from '../local/cloud';
+import { benchToken, percentile } from './support';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
 const ROOT = resolve(import.meta.dirname, '..');
@@ -29,22 +28,12 @@ for (const name of ['jobs-submit', 'jobs-read', 'tenant-daily']) stages['dev'].r
 const outdir = mkdtempSync(join(tmpdir(), 'switchyard-bench-jobs-'));
 buildApp(new App({ outdir, context: { ...context, stages, stage: 'dev' } }), { nag: false }).app.synth();
 
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 type Job = { jobId: string; status: string; createdAt: string; startedAt: string | null; finishedAt: string | null };
 
 const cloud = await LocalCloud.start({ assemblyDir: outdir });
 try {
-  const config = loadStageConfig(stages, 'dev');
-  if (config.auth.mode !== 'secret') throw new Error('the dev stage must use secret auth');
-  const secretArn = Object.values(cloud.model.outputs).find((o) => o['JwtSecretArn'])!['JwtSecretArn']!;
-  const secret = cloud.secrets.value(secretArn)!;
-  const { issuer, audience, claims } = config.auth;
   const tenant = `bench-jobs-${Date.now()}`;
-  const token = await mintDevelopmentToken({ secret, issuer, audience, claims, userId: 'bench', tenantId: tenant, scopes: ['jobs:read', 'jobs:write'], expiresInSeconds: 3600 });
+  const token = await benchToken(cloud, stages, { userId: 'bench', tenantId: tenant, scopes: ['jobs:read', 'jobs:write'] });
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const rest = cloud.restApis[0]!.url;
   const submit = async (body: Record<string, unknown>, extra: Record<string, string> = {}): Promise<string> => {

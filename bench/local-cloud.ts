@@ -14,19 +14,13 @@ import { pathToFileURL } from 'node:url';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { App } from 'aws-cdk-lib';
 import WebSocket from 'ws';
-import { mintDevelopmentToken } from '#shared/auth/jwt';
 import { buildApp } from '../lib/app';
-import { loadStageConfig } from '../lib/config';
 import { LocalCloud } from '../local/cloud';
+import { benchToken, percentile } from './support';
 import { sampleEvent } from '../local/cli/events';
 
 const ROOT = resolve(import.meta.dirname, '..');
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -94,15 +88,7 @@ for (let i = 0; i < 500; i++) {
 }
 
 // 100 PostToConnection deliveries to one client.
-const config = loadStageConfig(context['stages'], 'dev');
-const secretArn = Object.values(cloud.model.outputs).find((o) => o['JwtSecretArn'])?.['JwtSecretArn'];
-const token = await mintDevelopmentToken({
-  secret: cloud.secrets.value(secretArn!)!,
-  issuer: config.auth.mode === 'secret' ? config.auth.issuer : '',
-  audience: config.auth.mode === 'secret' ? config.auth.audience : '',
-  userId: 'bench',
-  tenantId: 'bench',
-});
+const token = await benchToken(cloud, context['stages'], { userId: 'bench', tenantId: 'bench' });
 const connected = new Promise<string>((r) => (announceConnection = r));
 const socket = new WebSocket(`${cloud.webSocketApis[0]!.url}?token=${token}`);
 await new Promise((r, j) => socket.once('open', r).once('error', j));

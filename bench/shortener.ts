@@ -12,10 +12,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { mintDevelopmentToken } from '#shared/auth/jwt';
 import { buildApp } from '../lib/app';
-import { loadStageConfig } from '../lib/config';
 import { LocalCloud } from '../local/cloud';
+import { benchToken, percentile } from './support';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
 const ROOT = resolve(import.meta.dirname, '..');
@@ -32,11 +31,6 @@ function synth(clickAnalytics: boolean): void {
   stages['dev'].shortener = { ...stages['dev'].shortener, clickAnalytics };
   const { app } = buildApp(new App({ outdir, context: { ...context, stages, stage: 'dev' } }), { nag: false });
   app.synth();
-}
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /** Follows each code once, one at a time (so one function instance serves them all). */
@@ -58,10 +52,7 @@ synth(true);
 const cloud = await LocalCloud.start({ assemblyDir: outdir, logsFlushIntervalMs: 30 * 60_000 });
 try {
   const rest = cloud.restApis[0]!.url;
-  const config = loadStageConfig(context.stages, 'dev');
-  if (config.auth.mode !== 'secret') throw new Error('the dev stage must use secret auth');
-  const secretArn = Object.values(cloud.model.outputs).find((o) => o['JwtSecretArn'])!['JwtSecretArn']!;
-  const token = await mintDevelopmentToken({ secret: cloud.secrets.value(secretArn)!, issuer: config.auth.issuer, audience: config.auth.audience, claims: config.auth.claims, userId: 'bench', tenantId: 'bench', scopes: ['links:write'], expiresInSeconds: 3600 });
+  const token = await benchToken(cloud, context.stages, { userId: 'bench', tenantId: 'bench', scopes: ['links:write'] });
   const create = async (path: string): Promise<string> => {
     const response = await fetch(`${rest}v1/links`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: `https://example.com/${path}` }) });
     if (response.status !== 201) throw new Error(`create answered ${response.status}: ${await response.text()}`);

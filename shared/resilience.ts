@@ -17,6 +17,7 @@ import {
   type IRetryBackoffContext,
 } from 'cockatiel';
 import { LRUCache } from 'lru-cache';
+import { untilAborted } from './abort';
 
 /**
  * The outbound-call quartet (timeout, retry, circuit breaker, bulkhead), built on cockatiel, for
@@ -307,7 +308,7 @@ export function resilientCall(name: string, options: ResilienceOptions = {}): Re
         outer,
       );
       try {
-        return await untilAborted(run, outer, name);
+        return await untilAborted(run, outer, (signal) => abortReason(signal, name));
       } catch (error) {
         if (isBrokenCircuitError(error)) throw new CircuitOpenError(name, destination, { cause: error });
         if (isBulkheadRejectedError(error)) throw new BulkheadFullError(name, { cause: error });
@@ -345,26 +346,4 @@ function retryAfterOf(error: unknown): number {
 
 function abortReason(signal: AbortSignal, name: string): Error {
   return signal.reason instanceof Error ? signal.reason : new Error(`${name}: aborted by the caller`, { cause: signal.reason });
-}
-
-/**
- * Settles with `work`, or rejects as soon as `signal` aborts: a try queued in the bulkhead or a
- * backoff sleep would otherwise outlive the caller's limit. The abandoned work still settles on
- * its own (a queued try is dropped by the bulkhead, a running one sees its signal aborted).
- */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal, name: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal, name));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -61,13 +61,12 @@ export class JobRunStore extends BasePersistenceLayer {
   /** Per run key: the job as the claim left it (claimed) or found it (not claimed). */
   readonly #seen = new Map<string, JobItem | undefined>();
 
-  /** What the claim of `message`'s run wrote or found (once: it is forgotten then). */
-  take(message: JobMessage): { readonly found: boolean; readonly job?: JobItem } {
+  /** The job as the claim of `message`'s run left it (claimed) or found it (not), once: it is forgotten then. */
+  take(message: JobMessage): JobItem | undefined {
     const key = runKey(message);
-    if (!this.#seen.has(key)) return { found: false };
     const job = this.#seen.get(key);
     this.#seen.delete(key);
-    return job ? { found: true, job } : { found: true };
+    return job;
   }
 
   /** Forgets every run seen: once per invocation, so runs whose claim found them in progress do not pile up. */

@@ -18,7 +18,7 @@ import { JobMessageSchema, laneUrl, sendToDeadLetters, type JobMessage } from '.
 import { jobTypes } from './registry';
 import { PermanentJobError, type JobType } from './types/job-type';
 import { JobRunStore, NoTimeToClaimError, runKey } from './run-store';
-import { readJob, recordProgress, transition, type JobItem } from './store';
+import { recordProgress, transition, type JobItem } from './store';
 
 /** Results up to this many bytes of JSON are kept in the job record; larger ones go to S3. */
 export const MAX_INLINE_RESULT_BYTES = 32 * 1024;
@@ -193,8 +193,8 @@ async function runJob(job: JobItem, metadata: SqsRecordMetadata, logger: Logger)
  * (cancelled, another run's message) is dropped.
  */
 async function repeatEnd(message: JobMessage, logger: Logger): Promise<void> {
-  const seen = runs.take(message);
-  const job = seen.found ? seen.job : await readJob(message.tenantId, message.jobId);
+  // The claim that could not take the run found the job as it is.
+  const job = runs.take(message);
   if (job && job.run === message.run && (job.status === 'succeeded' || job.status === 'dead')) {
     await announceEnd(job);
     logger.info('job already ended; its end announced again', { jobId: message.jobId, status: job.status });
@@ -246,7 +246,7 @@ const runner = recordRunner<typeof JobMessageSchema, SqsRecordMetadata>({
   dedupKey: runKey,
   persistenceStore: runs,
   process: (message, { metadata, logger }) => {
-    const claimed = runs.take(message).job;
+    const claimed = runs.take(message);
     if (claimed?.status !== 'running') throw new Error(`job ${message.jobId} run ${message.run} ran without its claim`);
     return runJob(claimed, metadata, logger);
   },

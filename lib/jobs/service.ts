@@ -153,7 +153,7 @@ export class JobQueue extends Construct {
           memorySize: 512,
         });
         storage.webhookSecret.grantRead(worker);
-        // Its claims and ends (the run's idempotency records too: functions/jobs/run-store.ts), and a read of a run it did not claim.
+        // Its claims and ends (the run's idempotency records too: functions/jobs/run-store.ts), and the idempotency store's record read.
         grantTable(worker, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
         // report.export reads the tenant's history and presigns its download (the URL works only while the signer may read it).
         grantTable(worker, ['dynamodb:Query'], JobsStorage.TENANT_INDEX);

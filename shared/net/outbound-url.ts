@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns/promises';
+import { untilAborted } from '../abort';
 import { ConfigurationError } from '../errors';
 import { bareHostname, ipLiteral, isLocalhostName, isMetadataHostname, isPublicUnicast, parseAddress } from './public-address';
 
@@ -176,23 +177,4 @@ export async function vetDestination(url: URL, policy: OutboundPolicy, options: 
   if (first === undefined) throw new OutboundUrlRefusedError(RULE_RESOLVES);
   const family = first.kind() === 'ipv6' ? 6 : 4;
   return { url, address: first.toString(), family };
-}
-
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return work;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
